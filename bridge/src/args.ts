@@ -1,0 +1,166 @@
+/**
+ * The bridge's command line. Pure: argv and environment in, a validated config or a
+ * one-line error out, so every check runs before any network call.
+ */
+import { parseArgs } from 'node:util';
+import { isValidRegion, parseRuntimeArn, RuntimeArn } from './arn';
+
+export type CancelStrategy = 'stop' | 'noop';
+export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+
+export interface BridgeConfig {
+  readonly runtime: RuntimeArn;
+  readonly region: string;
+  readonly qualifier: string;
+  readonly shellCommand: string;
+  readonly cancelStrategy: CancelStrategy;
+  /** http(s) base URL of the AgentCore data plane. */
+  readonly endpointUrl: string;
+  readonly logLevel: LogLevel;
+  readonly logFile?: string;
+}
+
+export type ParsedArgs =
+  | { kind: 'run'; config: BridgeConfig }
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'error'; message: string };
+
+export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
+export const DEFAULT_QUALIFIER = 'DEFAULT';
+
+const QUALIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
+const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+
+export const USAGE = `Usage: node dist/bridge.js --runtime-arn <arn> [options]
+
+Relays ACP (newline-delimited JSON-RPC on stdin/stdout) to an agent running in an
+Amazon Bedrock AgentCore Runtime interactive shell.
+
+Options:
+  --runtime-arn <arn>         AgentCore runtime ARN (required)
+  --region <region>           AWS Region (default: the Region in the ARN)
+  --qualifier <name>          runtime endpoint name (default: DEFAULT)
+  --shell-command "<cmd>"     agent command run in the shell
+                              (default: "${DEFAULT_SHELL_COMMAND}")
+  --cancel-strategy stop|noop stop: session/cancel ends the remote agent process and the
+                              prompt answers "cancelled"; noop: cancel is ignored (default: stop)
+  --endpoint-url <url>        data plane endpoint (default: $AWS_ENDPOINT_URL_BEDROCK_AGENTCORE,
+                              else https://bedrock-agentcore.<region>.amazonaws.com);
+                              http:// means an unencrypted ws:// connection (local emulator)
+  --log-level <level>         error|warn|info|debug (default: info); message contents only at debug
+  --log-file <path>           append logs to this file instead of stderr
+  --help                      show this help
+  --version                   show the version
+
+Credentials come from the standard AWS provider chain (environment, ECS task role,
+web identity, SSO and shared profiles) and are refreshed before they expire.`;
+
+export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        'runtime-arn': { type: 'string' },
+        region: { type: 'string' },
+        qualifier: { type: 'string' },
+        'shell-command': { type: 'string' },
+        'cancel-strategy': { type: 'string' },
+        'endpoint-url': { type: 'string' },
+        'log-level': { type: 'string' },
+        'log-file': { type: 'string' },
+        help: { type: 'boolean' },
+        version: { type: 'boolean' },
+      },
+    }));
+  } catch (e) {
+    return { kind: 'error', message: firstLine((e as Error).message) };
+  }
+  if (values.help) return { kind: 'help' };
+  if (values.version) return { kind: 'version' };
+
+  const arnText = values['runtime-arn'] as string | undefined;
+  if (!arnText) return { kind: 'error', message: '--runtime-arn is required' };
+  const runtime = parseRuntimeArn(arnText);
+  if (typeof runtime === 'string') return { kind: 'error', message: runtime };
+
+  const region = (values.region as string | undefined) ?? runtime.region;
+  if (!isValidRegion(region)) return { kind: 'error', message: `--region must be an AWS Region such as us-east-1, got "${region}"` };
+  if (region !== runtime.region) {
+    return { kind: 'error', message: `--region ${region} does not match the runtime ARN's Region ${runtime.region}` };
+  }
+
+  const qualifier = (values.qualifier as string | undefined) ?? DEFAULT_QUALIFIER;
+  if (!QUALIFIER.test(qualifier)) {
+    return { kind: 'error', message: `--qualifier must be an endpoint name (letters, digits, _; up to 48), got "${qualifier}"` };
+  }
+
+  const shellCommand = (values['shell-command'] as string | undefined) ?? DEFAULT_SHELL_COMMAND;
+  if (/[\r\n]/.test(shellCommand)) return { kind: 'error', message: '--shell-command must be a single line (it contains a newline)' };
+  if (shellCommand.trim() === '') return { kind: 'error', message: '--shell-command must not be empty' };
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(shellCommand)) {
+    return { kind: 'error', message: '--shell-command must not contain control characters' };
+  }
+
+  const cancelStrategy = (values['cancel-strategy'] as string | undefined) ?? 'stop';
+  if (cancelStrategy !== 'stop' && cancelStrategy !== 'noop') {
+    return { kind: 'error', message: `--cancel-strategy must be "stop" or "noop", got "${cancelStrategy}"` };
+  }
+
+  const logLevel = (values['log-level'] as string | undefined) ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+    return { kind: 'error', message: `--log-level must be one of ${LOG_LEVELS.join('|')}, got "${logLevel}"` };
+  }
+
+  const logFile = values['log-file'] as string | undefined;
+  if (logFile !== undefined && logFile.trim() === '') return { kind: 'error', message: '--log-file must not be empty' };
+
+  const endpointText = (values['endpoint-url'] as string | undefined)
+    ?? nonEmpty(env.AWS_ENDPOINT_URL_BEDROCK_AGENTCORE)
+    ?? `https://bedrock-agentcore.${region}.amazonaws.com`;
+  const endpoint = parseEndpoint(endpointText);
+  if (typeof endpoint !== 'string' || !endpoint.startsWith('http')) {
+    return { kind: 'error', message: (endpoint as { error: string }).error };
+  }
+
+  return {
+    kind: 'run',
+    config: {
+      runtime,
+      region,
+      qualifier,
+      shellCommand,
+      cancelStrategy,
+      endpointUrl: endpoint,
+      logLevel: logLevel as LogLevel,
+      logFile,
+    },
+  };
+}
+
+function parseEndpoint(text: string): string | { error: string } {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return { error: `--endpoint-url must be an http:// or https:// URL, got "${text}"` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return { error: `--endpoint-url must be an http:// or https:// URL, got "${text}"` };
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username) {
+    return { error: `--endpoint-url must be a base URL with no path, query or credentials, got "${text}"` };
+  }
+  return `${url.protocol}//${url.host}`;
+}
+
+function nonEmpty(v: string | undefined): string | undefined {
+  return v && v.trim() !== '' ? v.trim() : undefined;
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}

@@ -1,0 +1,503 @@
+/**
+ * The ACP side of the bridge: answers `initialize` itself, maps the client's one
+ * session onto a remote runtime session and shell, starts, reattaches or restarts
+ * the remote agent as needed, relays every other message both ways, and makes
+ * sure each request from the client gets exactly one answer.
+ */
+import type { AwsCredentialIdentity } from '@smithy/types';
+import type { BridgeConfig } from './args';
+import { BridgeError, isBridgeError } from './errors';
+import {
+  errorResponse,
+  INTERNAL_ERROR,
+  INVALID_PARAMS,
+  JsonRpcId,
+  Message,
+  parseLine,
+  replaceJsonString,
+  resultResponse,
+  SESSION_NOT_FOUND,
+} from './jsonrpc';
+import type { Logger } from './logger';
+import { AgentRequestError, RemoteAgent } from './remote-agent';
+import { ClientSessionId, decodeClientSessionId, encodeClientSessionId, newToken, RemoteIds, remoteIds } from './session-id';
+
+declare const __BRIDGE_VERSION__: string;
+export const BRIDGE_VERSION = typeof __BRIDGE_VERSION__ === 'string' ? __BRIDGE_VERSION__ : '0.0.0-dev';
+
+/** OAB gives `session/load` 30 s; answer well inside it. */
+const LOAD_BUDGET_MS = 27_000;
+/** How long a cancelled prompt may take to finish by itself before the agent is stopped. */
+const CANCEL_GRACE_MS = 1_000;
+const SESSION_NEW_TIMEOUT_MS = 110_000;
+
+export interface BridgeIo {
+  /** Writes one JSON-RPC line (with newline) to the client; false when the pipe is full. */
+  write(line: Buffer): boolean;
+  /** Called once the client's pipe has room again. */
+  onDrain(cb: () => void): void;
+  /** Ends the process after the pending output is flushed. */
+  exit(code: number): void;
+}
+
+export interface BridgeDeps {
+  readonly config: BridgeConfig;
+  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly logger: Logger;
+  readonly io: BridgeIo;
+  /** Heartbeat interval override (tests compress hours into seconds). */
+  readonly heartbeatMs?: number;
+}
+
+interface Session {
+  readonly client: ClientSessionId;
+  /** The remote agent's current session id (changes only if its conversation could not be restored). */
+  agentSessionId: string;
+  agent: RemoteAgent | undefined;
+  /** Why the agent is not running, when it is not. */
+  stoppedBecause?: string;
+}
+
+interface Pending {
+  readonly id: number | string;
+  readonly method: string;
+  cancelled?: boolean;
+}
+
+export class Bridge {
+  private clientInit: unknown;
+  private session: Session | undefined;
+  /** Requests from the client that the remote agent has yet to answer. */
+  private readonly pending = new Map<string, Pending>();
+  /** Serializes session setup and forwarding so messages keep their order. */
+  private chain: Promise<void> = Promise.resolve();
+  private closing = false;
+  private outputBlocked = false;
+
+  constructor(private readonly deps: BridgeDeps) {
+    deps.io.onDrain(() => {
+      this.outputBlocked = false;
+      this.session?.agent?.resumeOutput();
+    });
+  }
+
+  private get log(): Logger {
+    return this.deps.logger;
+  }
+
+  /** One line from the client (without its newline). */
+  onClientLine(line: Buffer): void {
+    if (this.closing) return;
+    const parsed = parseLine(line);
+    if (!parsed.ok) {
+      this.log.warn('client-bad-message', { code: parsed.code, reason: parsed.message, bytes: line.length });
+      this.reply(errorResponse(parsed.id, parsed.code, parsed.message));
+      return;
+    }
+    const msg = parsed.message;
+    this.log.debug('client-message', { message: line.toString('utf8').slice(0, 4000) });
+    if (msg.kind === 'request') {
+      switch (msg.method) {
+        case 'initialize':
+          return this.onInitialize(msg.id, msg.params);
+        case 'session/new':
+          return this.serialize(() => this.onNewSession(msg.id, msg.params));
+        case 'session/load':
+          return this.serialize(() => this.onLoadSession(msg.id, msg.params));
+        default:
+          return this.serialize(() => this.forwardRequest(msg, line));
+      }
+    }
+    if (msg.kind === 'notification') {
+      if (msg.method === 'session/cancel') return void this.onCancel(msg.params, line);
+      return this.serialize(() => this.forwardOther(line, 'notification'));
+    }
+    // A response to a request the agent sent the client (e.g. a permission answer).
+    return this.serialize(() => this.forwardOther(line, 'response'));
+  }
+
+  /** The client closed stdin: leave the remote agent running and exit cleanly. */
+  async onClientEnd(reason: string): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.log.info('shutdown', { reason });
+    const agent = this.session?.agent;
+    if (agent) await agent.detach();
+    this.deps.io.exit(0);
+  }
+
+  private serialize(task: () => Promise<void> | void): void {
+    this.chain = this.chain.then(task).catch((e: Error) => this.log.error('internal-error', { error: e.stack ?? e.message }));
+  }
+
+  private onInitialize(id: number | string, params: unknown): void {
+    this.clientInit = params;
+    const requested = (params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
+    const protocolVersion = typeof requested === 'number' && requested >= 1 ? 1 : 1;
+    // Answered here: the remote agent is started only once the session (new or load) is known.
+    this.reply(
+      resultResponse(id, {
+        protocolVersion,
+        agentCapabilities: { loadSession: true, promptCapabilities: { image: false, audio: false, embeddedContext: false } },
+        authMethods: [],
+        agentInfo: { name: 'openab-agentcore-bridge', title: 'OpenAB AgentCore bridge', version: BRIDGE_VERSION },
+      }),
+    );
+  }
+
+  private async onNewSession(id: number | string, params: unknown): Promise<void> {
+    if (this.session) return this.replyOneSessionOnly(id);
+    this.rememberCwd(params);
+    const token = newToken();
+    const ids = remoteIds(token);
+    this.log.info('session-new', { runtimeSessionId: ids.runtimeSessionId, shellId: ids.shellId });
+    let agent: RemoteAgent | undefined;
+    try {
+      agent = this.newAgent(ids);
+      await agent.open();
+      await agent.launch();
+      await agent.initialize(this.clientInit);
+      const result = (await agent.request('session/new', params, SESSION_NEW_TIMEOUT_MS)) as Record<string, unknown>;
+      const agentSessionId = result?.sessionId;
+      if (typeof agentSessionId !== 'string') throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
+      const client = encodeClientSessionId(token, agentSessionId);
+      this.session = { client, agentSessionId, agent };
+      this.watch(agent);
+      this.log.info('session-ready', { sessionId: client.id });
+      this.reply(resultResponse(id, { ...result, sessionId: client.id }));
+    } catch (e) {
+      await agent?.stop().catch(() => undefined);
+      this.replyError(id, e, 'session/new');
+    }
+  }
+
+  private async onLoadSession(id: number | string, params: unknown): Promise<void> {
+    const started = Date.now();
+    const sessionId = (params as { sessionId?: unknown } | undefined)?.sessionId;
+    if (this.session?.client.id === sessionId && sessionId !== undefined) {
+      this.reply(resultResponse(id, {}));
+      return;
+    }
+    if (this.session) return this.replyOneSessionOnly(id);
+    const client = decodeClientSessionId(sessionId);
+    if (!client) {
+      this.reply(errorResponse(id, SESSION_NOT_FOUND, `Session not found: ${JSON.stringify(sessionId)} was not issued by this bridge`));
+      return;
+    }
+    this.rememberCwd(params);
+    this.log.info('session-load', { sessionId: client.id, runtimeSessionId: client.runtimeSessionId, shellId: client.shellId });
+    const session: Session = { client, agentSessionId: client.agentSessionId, agent: undefined };
+    const agent = this.newAgent(client, 15_000);
+    let alive = false;
+    try {
+      alive = await agent.open();
+      if (alive) {
+        await agent.resync();
+        session.agent = agent;
+        this.session = session;
+        this.watch(agent);
+        this.log.info('session-reattached', { sessionId: client.id, afterMs: Date.now() - started });
+        this.reply(resultResponse(id, {}));
+        return;
+      }
+      // Set before the load so the conversation history the agent replays reaches the client.
+      this.session = session;
+      const result = await this.startAgentFor(session, agent, params, LOAD_BUDGET_MS - (Date.now() - started));
+      this.log.info('session-loaded', { sessionId: client.id, afterMs: Date.now() - started, restored: result.restored });
+      this.reply(resultResponse(id, result.loadResult ?? {}));
+    } catch (e) {
+      this.session = undefined;
+      for (const a of new Set([agent, session.agent])) {
+        if (!a) continue;
+        this.unwatch(a);
+        // A reattached agent belongs to the thread: leave it running. One we started here is stopped.
+        await (alive ? a.detach() : a.stop()).catch(() => undefined);
+      }
+      this.replyError(id, e, 'session/load');
+    }
+  }
+
+  /**
+   * Starts the agent in a fresh shell of the session's runtime session and asks it
+   * to load its conversation; if it cannot, opens a new agent session in the same
+   * place (same workspace) so the client's session id stays valid.
+   */
+  private async startAgentFor(
+    session: Session,
+    agent: RemoteAgent,
+    loadParams: unknown,
+    budgetMs: number,
+  ): Promise<{ restored: boolean; loadResult?: Record<string, unknown> }> {
+    const deadline = Date.now() + budgetMs;
+    const base = (loadParams ?? {}) as Record<string, unknown>;
+    const sessionParams = { cwd: base.cwd ?? '/', mcpServers: base.mcpServers ?? [] };
+    session.agent = agent;
+    await agent.launch(Math.min(20_000, remaining(deadline)));
+    await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
+    // Messages only: if the agent dies on the load, that is handled here, not as the end of the bridge.
+    agent.on('message', this.onAgentMessage);
+    if (agent.agentCapabilities.loadSession === true) {
+      try {
+        // Leave time for the fallback below if the agent cannot load (or hangs on it).
+        const loadTimeout = Math.max(1_000, Math.min(15_000, remaining(deadline) - 8_000));
+        const result = (await agent.request('session/load', { ...sessionParams, sessionId: session.agentSessionId }, loadTimeout)) as
+          | Record<string, unknown>
+          | null;
+        this.watch(agent);
+        session.stoppedBecause = undefined;
+        return { restored: true, loadResult: result ?? {} };
+      } catch (e) {
+        this.log.warn('conversation-load-failed', { error: describe(e) });
+        if (!(e instanceof AgentRequestError)) {
+          // It hung or exited on the load: start a clean one in the same runtime session.
+          this.unwatch(agent);
+          await agent.stop().catch(() => undefined);
+          agent = this.newAgent(session.client, Math.max(1_000, remaining(deadline) - 5_000));
+          session.agent = agent;
+          await agent.open();
+          await agent.launch(Math.min(20_000, remaining(deadline)));
+          await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
+          agent.on('message', this.onAgentMessage);
+        }
+      }
+    }
+    const created = (await agent.request('session/new', sessionParams, Math.max(1_000, remaining(deadline)))) as Record<string, unknown>;
+    if (typeof created?.sessionId !== 'string') {
+      throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
+    }
+    this.watch(agent);
+    this.log.warn('conversation-not-restored', {
+      sessionId: session.client.id,
+      previousAgentSessionId: session.agentSessionId,
+      agentSessionId: created.sessionId,
+    });
+    session.agentSessionId = created.sessionId;
+    session.stoppedBecause = undefined;
+    const { sessionId: _ignored, ...rest } = created;
+    return { restored: false, loadResult: rest };
+  }
+
+  private async forwardRequest(msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> {
+    const session = this.session;
+    if (!session) {
+      this.reply(errorResponse(msg.id, SESSION_NOT_FOUND, `No session: call session/new or session/load before ${msg.method}`));
+      return;
+    }
+    const target = (msg.params as { sessionId?: unknown } | undefined)?.sessionId;
+    if (target !== undefined && target !== session.client.id) {
+      this.reply(errorResponse(msg.id, SESSION_NOT_FOUND, `Session not found: ${JSON.stringify(target)}`));
+      return;
+    }
+    const key = idKey(msg.id);
+    if (this.pending.has(key)) {
+      this.reply(errorResponse(msg.id, INVALID_PARAMS, `Request id ${JSON.stringify(msg.id)} is already in use by a pending request`));
+      return;
+    }
+    this.pending.set(key, { id: msg.id, method: msg.method });
+    try {
+      const agent = await this.runningAgent(session);
+      if (!this.pending.has(key)) return; // answered meanwhile (cancelled)
+      agent.send(this.toAgent(line, session));
+    } catch (e) {
+      if (this.pending.delete(key)) this.replyError(msg.id, e, msg.method);
+    }
+  }
+
+  private async forwardOther(line: Buffer, kind: string): Promise<void> {
+    const session = this.session;
+    const agent = session?.agent;
+    if (!session || !agent || agent.hasExited) {
+      this.log.warn('client-message-dropped', { kind, reason: 'no running agent' });
+      return;
+    }
+    agent.send(this.toAgent(line, session));
+  }
+
+  private async onCancel(params: unknown, line: Buffer): Promise<void> {
+    const session = this.session;
+    const target = (params as { sessionId?: unknown } | undefined)?.sessionId;
+    if (!session || target !== session.client.id) {
+      this.log.warn('cancel-ignored', { reason: 'unknown session' });
+      return;
+    }
+    if (this.deps.config.cancelStrategy === 'noop') {
+      this.log.info('cancel-ignored', { reason: 'cancel strategy is noop' });
+      return;
+    }
+    const prompts = [...this.pending.values()].filter((p) => p.method === 'session/prompt' && !p.cancelled);
+    if (prompts.length === 0) {
+      this.log.info('cancel-ignored', { reason: 'no prompt in progress' });
+      return;
+    }
+    prompts.forEach((p) => (p.cancelled = true));
+    const agent = session.agent;
+    this.log.info('cancel', { strategy: 'stop', prompts: prompts.length });
+    if (agent && !agent.hasExited) {
+      // Let the agent wind down by itself first (it may save its state), then stop it regardless.
+      agent.send(this.toAgent(line, session));
+      const deadline = Date.now() + CANCEL_GRACE_MS;
+      while (Date.now() < deadline && prompts.some((p) => this.pending.has(idKey(p.id)))) await sleep(20);
+      this.unwatch(agent);
+      session.agent = undefined;
+      session.stoppedBecause = 'stopped by session/cancel';
+      await agent.stop();
+      this.log.info('agent-stopped', { reason: 'session/cancel' });
+    }
+    for (const p of prompts) {
+      if (this.pending.delete(idKey(p.id))) this.reply(resultResponse(p.id, { stopReason: 'cancelled' }));
+    }
+    for (const p of [...this.pending.values()]) {
+      if (this.pending.delete(idKey(p.id))) {
+        this.reply(errorResponse(p.id, INTERNAL_ERROR, `${p.method} was interrupted: the agent was stopped by session/cancel`));
+      }
+    }
+  }
+
+  /** The session's agent, started again in the same runtime session if it was stopped. */
+  private async runningAgent(session: Session): Promise<RemoteAgent> {
+    if (session.agent && !session.agent.hasExited) return session.agent;
+    this.log.info('agent-restart', { reason: session.stoppedBecause ?? 'not running' });
+    const agent = this.newAgent(session.client);
+    const alive = await agent.open();
+    if (alive) {
+      await agent.resync();
+      session.agent = agent;
+      this.watch(agent);
+      return agent;
+    }
+    await this.startAgentFor(session, agent, { cwd: this.lastCwd ?? '/', mcpServers: [] }, LOAD_BUDGET_MS);
+    return session.agent!;
+  }
+
+  /** The client's working directory, reused when the agent is started again for a prompt. */
+  private lastCwd: string | undefined;
+
+  private rememberCwd(params: unknown): void {
+    const cwd = (params as { cwd?: unknown } | undefined)?.cwd;
+    if (typeof cwd === 'string') this.lastCwd = cwd;
+  }
+
+  private newAgent(ids: RemoteIds, attachWindowMs?: number): RemoteAgent {
+    const c = this.deps.config;
+    return new RemoteAgent({
+      endpointUrl: c.endpointUrl,
+      region: c.region,
+      runtimeArn: c.runtime.arn,
+      qualifier: c.qualifier,
+      shellCommand: c.shellCommand,
+      ids,
+      credentials: this.deps.credentials,
+      logger: this.log,
+      attachWindowMs,
+      heartbeatMs: this.deps.heartbeatMs,
+    });
+  }
+
+  private readonly onAgentMessage = (line: Buffer, msg: Message) => {
+    const session = this.session;
+    if (!session) return;
+    if (msg.kind === 'response') {
+      const p = msg.id === null ? undefined : this.pending.get(idKey(msg.id));
+      if (!p) {
+        this.log.warn('agent-stale-response', { id: msg.id });
+        return;
+      }
+      this.pending.delete(idKey(msg.id!));
+    }
+    this.log.debug('agent-message', { message: line.toString('utf8').slice(0, 4000) });
+    this.reply(this.toClient(line, session));
+  };
+
+  private readonly onAgentGone = (reason: string, code: string) => {
+    if (this.closing) return;
+    this.closing = true;
+    this.log.error('agent-gone', { code, reason });
+    for (const p of this.pending.values()) {
+      this.reply(errorResponse(p.id, INTERNAL_ERROR, `The remote agent is gone: ${reason}`, { code }));
+    }
+    this.pending.clear();
+    // OAB respawns a bridge for the thread on its next message and loads the session again.
+    this.deps.io.exit(1);
+  };
+
+  private readonly onAgentExit = (reason: string) => this.onAgentGone(`the agent exited (${reason})`, 'BRIDGE_AGENT_EXITED');
+  private readonly onAgentLost = (e: BridgeError) => this.onAgentGone(e.message, e.code);
+  private readonly onAgentGap = (bytes: number) => {
+    for (const p of this.pending.values()) {
+      this.reply(
+        errorResponse(p.id, INTERNAL_ERROR, `${bytes} bytes of the agent's output were lost while reconnecting; ${p.method} may have been answered in them`, {
+          code: 'BRIDGE_OUTPUT_LOST',
+        }),
+      );
+    }
+    this.pending.clear();
+  };
+
+  private watch(agent: RemoteAgent): void {
+    this.unwatch(agent);
+    agent.on('message', this.onAgentMessage);
+    agent.on('exit', this.onAgentExit);
+    agent.on('lost', this.onAgentLost);
+    agent.on('gap', this.onAgentGap);
+  }
+
+  private unwatch(agent: RemoteAgent): void {
+    agent.off('message', this.onAgentMessage);
+    agent.off('exit', this.onAgentExit);
+    agent.off('lost', this.onAgentLost);
+    agent.off('gap', this.onAgentGap);
+  }
+
+  private toAgent(line: Buffer, session: Session): Buffer {
+    const out = replaceJsonString(line, session.client.id, session.agentSessionId);
+    return out[out.length - 1] === 0x0a ? out : Buffer.concat([out, NEWLINE]);
+  }
+
+  private toClient(line: Buffer, session: Session): Buffer {
+    return Buffer.concat([replaceJsonString(line, session.agentSessionId, session.client.id), NEWLINE]);
+  }
+
+  private reply(line: Buffer): void {
+    const ok = this.deps.io.write(line);
+    if (!ok && !this.outputBlocked) {
+      this.outputBlocked = true;
+      this.session?.agent?.pauseOutput();
+    }
+  }
+
+  private replyOneSessionOnly(id: JsonRpcId): void {
+    this.reply(
+      errorResponse(id, INTERNAL_ERROR, `This bridge already serves session ${this.session!.client.id}; start another bridge process for another session`),
+    );
+  }
+
+  private replyError(id: JsonRpcId, e: unknown, method: string): void {
+    if (e instanceof AgentRequestError) {
+      this.reply(errorResponse(id, e.error.code, e.error.message, e.error.data));
+      return;
+    }
+    const code = isBridgeError(e) ? e.code : 'BRIDGE_INTERNAL';
+    const message = e instanceof Error ? e.message : String(e);
+    this.log.error('request-failed', { method, code, error: message });
+    const rpcCode = isBridgeError(e, 'BRIDGE_RUNTIME_NOT_FOUND') || isBridgeError(e, 'BRIDGE_INVALID_REQUEST') ? SESSION_NOT_FOUND : INTERNAL_ERROR;
+    this.reply(errorResponse(id, rpcCode, `${method} failed: ${message}`, { code }));
+  }
+}
+
+const NEWLINE = Buffer.from('\n');
+
+function idKey(id: number | string): string {
+  return `${typeof id}:${id}`;
+}
+
+function remaining(deadline: number): number {
+  return Math.max(0, deadline - Date.now());
+}
+
+function describe(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

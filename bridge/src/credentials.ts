@@ -1,0 +1,19 @@
+/**
+ * AWS credentials from the standard provider chain (environment, SSO, shared
+ * profiles, web identity, ECS task role, EC2 instance role). The chain is
+ * memoized and refreshes credentials before they expire, so every (re)connect
+ * signs with valid ones.
+ */
+import type { AwsCredentialIdentity } from '@smithy/types';
+
+export function credentialChain(): () => Promise<AwsCredentialIdentity> {
+  let provider: (() => Promise<AwsCredentialIdentity>) | undefined;
+  return async () => {
+    if (!provider) {
+      // Loaded on first use: it is large, and --help or a bad argument never needs it.
+      const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+      provider = defaultProvider();
+    }
+    return provider();
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Turns STDIN bytes into frames under the service's limits: at most 65,535 payload
+ * bytes per frame, cut only between UTF-8 characters, and a frame rate kept under
+ * 250/s by a token bucket. A lone message goes out at once; during a burst, what
+ * queues while the bucket refills is coalesced into as few frames as possible.
+ */
+import { Channel, encodeFrame, MAX_PAYLOAD_BYTES } from './frames';
+import { TokenBucket } from './rate-limiter';
+import { utf8CutPoint } from './utf8';
+
+export interface FrameSink {
+  /** Sends one whole frame; returns false when there is no open connection. */
+  send(frame: Buffer, done: () => void): boolean;
+}
+
+export interface FrameSenderOptions {
+  readonly maxPayloadBytes?: number;
+  readonly ratePerSecond?: number;
+  readonly burst?: number;
+  /** Frames handed to the socket but not yet written out, before the sender waits. */
+  readonly maxInFlightBytes?: number;
+  readonly now?: () => number;
+  /** Called once a burst has been paced (delayed by the rate limit). */
+  readonly onPaced?: (info: { frames: number; bytes: number; waitedMs: number }) => void;
+}
+
+export class FrameSender {
+  private readonly queue: Buffer[] = [];
+  private queued = 0;
+  private readonly control: Buffer[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private sink: FrameSink | undefined;
+  private readonly limiter: TokenBucket;
+  private readonly max: number;
+  private readonly maxInFlight: number;
+  private readonly now: () => number;
+  private paced: { frames: number; bytes: number; since: number } | undefined;
+
+  constructor(private readonly options: FrameSenderOptions = {}) {
+    this.now = options.now ?? (() => performance.now());
+    this.max = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+    this.maxInFlight = options.maxInFlightBytes ?? 1024 * 1024;
+    this.limiter = new TokenBucket(options.ratePerSecond ?? 200, options.burst ?? 20, this.now());
+  }
+
+  /** Bytes waiting to be framed. */
+  get pendingBytes(): number {
+    return this.queued;
+  }
+
+  /** Starts (or resumes) sending through `sink`; undefined pauses, keeping the queue. */
+  attach(sink: FrameSink | undefined): void {
+    this.sink = sink;
+    this.inFlight = 0;
+    if (sink) this.pump();
+    else this.clearTimer();
+  }
+
+  write(data: Buffer): void {
+    if (data.length === 0) return;
+    this.queue.push(data);
+    this.queued += data.length;
+    this.pump();
+  }
+
+  /** Heartbeat, resize or close: sent before queued data, under the same rate limit. */
+  sendControl(channel: number, payload?: Buffer): void {
+    this.control.push(encodeFrame(channel, payload));
+    this.pump();
+  }
+
+  /** Drops everything queued (the connection it was meant for is gone for good). */
+  clear(): void {
+    this.queue.length = 0;
+    this.queued = 0;
+    this.control.length = 0;
+    this.clearTimer();
+  }
+
+  private pump(): void {
+    if (this.timer) return;
+    while (this.sink && (this.control.length > 0 || this.queued > 0)) {
+      if (this.inFlight >= this.maxInFlight) return; // resumed by a send callback
+      const now = this.now();
+      if (!this.limiter.tryTake(now)) {
+        if (!this.paced) this.paced = { frames: 0, bytes: 0, since: now };
+        this.timer = setTimeout(() => {
+          this.timer = undefined;
+          this.pump();
+        }, Math.max(1, this.limiter.waitMs(now)));
+        return;
+      }
+      const frame = this.control.length > 0 ? this.control.shift()! : this.nextDataFrame();
+      this.inFlight += frame.length;
+      if (this.paced) {
+        this.paced.frames++;
+        this.paced.bytes += frame.length;
+      }
+      const ok = this.sink.send(frame, () => {
+        this.inFlight = Math.max(0, this.inFlight - frame.length);
+        if (this.inFlight < this.maxInFlight && !this.timer) this.pump();
+      });
+      if (!ok) {
+        // Lost with the connection; put data back so a reattach can send it.
+        this.inFlight = Math.max(0, this.inFlight - frame.length);
+        if (frame[0] === Channel.STDIN) {
+          const payload = frame.subarray(1);
+          this.queue.unshift(payload);
+          this.queued += payload.length;
+        }
+        return;
+      }
+    }
+    if (this.paced && this.queued === 0 && this.control.length === 0) {
+      this.options.onPaced?.({ frames: this.paced.frames, bytes: this.paced.bytes, waitedMs: Math.round(this.now() - this.paced.since) });
+      this.paced = undefined;
+    }
+  }
+
+  private nextDataFrame(): Buffer {
+    const parts: Buffer[] = [];
+    let size = 0;
+    while (this.queue.length > 0 && size < this.max) {
+      const head = this.queue[0];
+      const room = this.max - size;
+      if (head.length <= room) {
+        parts.push(head);
+        size += head.length;
+        this.queue.shift();
+        continue;
+      }
+      // Cut inside this buffer, between characters. Messages are whole UTF-8, so a
+      // boundary at the start of `head` is always a character boundary.
+      const cut = utf8CutPoint(head, room);
+      if (cut === 0 && size > 0) break;
+      const take = cut === 0 ? room : cut;
+      parts.push(head.subarray(0, take));
+      this.queue[0] = head.subarray(take);
+      size += take;
+      break;
+    }
+    this.queued -= size;
+    const frame = Buffer.allocUnsafe(1 + size);
+    frame[0] = Channel.STDIN;
+    let at = 1;
+    for (const p of parts) {
+      p.copy(frame, at);
+      at += p.length;
+    }
+    return frame;
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}

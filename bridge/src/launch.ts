@@ -1,0 +1,38 @@
+/**
+ * The line the bridge types into a fresh shell to start the agent. It must work in
+ * any POSIX shell whose PATH may lack the container's, put the PTY in raw mode
+ * (no echo, no 4095-byte canonical line limit, no CR/LF or signal translation),
+ * announce the exact point where the agent's own output begins, and `exec` the
+ * agent so its exit is the shell's exit.
+ */
+
+export interface LaunchLine {
+  /** What to type, including the terminating carriage return. */
+  readonly text: string;
+  /** Printed right before `exec`; the agent's output starts after its newline. */
+  readonly readyMarker: string;
+  /** Printed (with the exit status after a space) if the agent could not be exec'd. */
+  readonly failedMarker: string;
+}
+
+export function launchLine(shellCommand: string, nonce: string, shellId: string): LaunchLine {
+  if (/[\r\n]/.test(shellCommand)) throw new Error('shell command must be a single line');
+  if (!/^[A-Za-z0-9]+$/.test(nonce)) throw new Error('nonce must be alphanumeric');
+  const ready = `OPENAB_AGENT_READY_${nonce}`;
+  const failed = `OPENAB_AGENT_FAILED_${nonce}`;
+  const [readyA, readyB] = halves(ready);
+  const [failedA, failedB] = halves(failed);
+  // The marker is printed from two halves so the shell's echo of this line can never match it.
+  const log = `"\${TMPDIR:-/tmp}/openab-agent-${shellId}.log"`;
+  const text =
+    `export PATH="\${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; ` +
+    `stty raw -echo -iexten 2>/dev/null && printf '%s%s\\n' '${readyA}' '${readyB}' && ` +
+    `exec ${shellCommand} 2>>${log}; ` +
+    `printf '%s%s %s\\n' '${failedA}' '${failedB}' "$?"; exit 127\r`;
+  return { text, readyMarker: ready, failedMarker: failed };
+}
+
+function halves(s: string): [string, string] {
+  const mid = Math.floor(s.length / 2);
+  return [s.slice(0, mid), s.slice(mid)];
+}

@@ -1,0 +1,80 @@
+/**
+ * Entry point: `node dist/bridge.js --runtime-arn <arn> [options]` (see --help).
+ */
+import { BRIDGE_VERSION, Bridge } from './bridge';
+import { parseBridgeArgs, USAGE } from './args';
+import { createLogger, Logger } from './logger';
+import { errorResponse, INVALID_REQUEST } from './jsonrpc';
+import { MAX_CLIENT_LINE_BYTES, readClientLines, StdoutWriter } from './stdio';
+import { credentialChain } from './credentials';
+
+function fail(message: string): never {
+  process.stderr.write(`openab-agentcore-bridge: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+function main(): void {
+  const parsed = parseBridgeArgs(process.argv.slice(2), process.env);
+  if (parsed.kind === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`${BRIDGE_VERSION}\n`);
+    return;
+  }
+  if (parsed.kind === 'error') fail(parsed.message);
+  const { config } = parsed;
+
+  let logger: Logger;
+  try {
+    logger = createLogger(config.logLevel, config.logFile, { pid: process.pid });
+  } catch (e) {
+    fail(`--log-file cannot be opened: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+
+  const out = new StdoutWriter(process.stdout);
+  let exiting = false;
+  const heartbeat = Number(process.env.OPENAB_BRIDGE_HEARTBEAT_MS);
+  const bridge = new Bridge({
+    config,
+    logger,
+    credentials: credentialChain(),
+    heartbeatMs: Number.isFinite(heartbeat) && heartbeat > 0 ? heartbeat : undefined,
+    io: {
+      write: (line) => out.write(line),
+      onDrain: (cb) => out.onDrain(cb),
+      exit: (code) => {
+        if (exiting) return;
+        exiting = true;
+        logger.info('exit', { code });
+        void out.flush().then(() => process.exit(code));
+      },
+    },
+  });
+
+  logger.info('start', {
+    version: BRIDGE_VERSION,
+    runtimeArn: config.runtime.arn,
+    region: config.region,
+    qualifier: config.qualifier,
+    endpoint: config.endpointUrl,
+    cancelStrategy: config.cancelStrategy,
+  });
+
+  readClientLines(process.stdin, {
+    onLine: (line) => bridge.onClientLine(line),
+    onOverflow: (bytes) => {
+      logger.warn('client-line-too-long', { bytes, limit: MAX_CLIENT_LINE_BYTES });
+      out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: message larger than ${MAX_CLIENT_LINE_BYTES} bytes`));
+    },
+    onEnd: () => void bridge.onClientEnd('stdin closed'),
+  });
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(signal, () => void bridge.onClientEnd(signal));
+  }
+  // A write to a closed stdout must not crash the process before the remote shell is detached.
+  process.stdout.on('error', () => void bridge.onClientEnd('stdout closed'));
+}
+
+main();

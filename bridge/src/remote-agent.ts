@@ -1,0 +1,331 @@
+/**
+ * The ACP agent process running in a remote shell: starts it (or finds it still
+ * running), turns the shell's output into JSON-RPC lines, answers the bridge's own
+ * requests to it, and hands every other message up.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { BridgeError } from './errors';
+import { Message, parseLine, requestLine } from './jsonrpc';
+import { launchLine } from './launch';
+import { LineSplitter } from './line-splitter';
+import type { Logger } from './logger';
+import { PreambleScanner, readableTerminalText } from './preamble';
+import { ExitEvent, RemoteShell } from './remote-shell';
+import type { RemoteIds } from './session-id';
+import type { ShellTarget } from './sigv4';
+
+export interface RemoteAgentOptions {
+  readonly endpointUrl: string;
+  readonly region: string;
+  readonly runtimeArn: string;
+  readonly qualifier: string;
+  readonly shellCommand: string;
+  readonly ids: RemoteIds;
+  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly logger: Logger;
+  readonly attachWindowMs?: number;
+  readonly heartbeatMs?: number;
+}
+
+export interface RpcError {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+export class AgentRequestError extends Error {
+  constructor(readonly error: RpcError) {
+    super(error.message);
+  }
+}
+
+/** The agent's output lines may be this long (a multi-megabyte ACP message fits easily). */
+export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** Terminal width for the shell: wide enough that the launch line rarely wraps. */
+const COLUMNS = 500;
+const ROWS = 50;
+const INTERNAL_ID_PREFIX = 'openab-bridge:';
+
+interface Internal {
+  resolve(result: unknown): void;
+  reject(e: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Events: `message` (line: Buffer, message: Message), `exit` (reason: string),
+ * `lost` (BridgeError), `gap` (bytes: number).
+ */
+export class RemoteAgent extends EventEmitter {
+  readonly shell: RemoteShell;
+  private mode: 'idle' | 'preamble' | 'lines' = 'idle';
+  private scanner: PreambleScanner | undefined;
+  private readonly splitter = new LineSplitter(MAX_LINE_BYTES);
+  private readonly internal = new Map<string, Internal>();
+  private nextInternal = 1;
+  private syncId: string | undefined;
+  private skippedLines = 0;
+  private exited: string | undefined;
+  private launchWaiter: ((r: { ok: true } | { ok: false; error: BridgeError }) => void) | undefined;
+  private syncWaiter: (() => void) | undefined;
+  agentCapabilities: Record<string, unknown> = {};
+
+  constructor(private readonly options: RemoteAgentOptions) {
+    super();
+    const target: ShellTarget = {
+      endpointUrl: options.endpointUrl,
+      region: options.region,
+      runtimeArn: options.runtimeArn,
+      qualifier: options.qualifier,
+      runtimeSessionId: options.ids.runtimeSessionId,
+      shellId: options.ids.shellId,
+    };
+    this.shell = new RemoteShell({
+      target,
+      credentials: options.credentials,
+      logger: options.logger,
+      attachWindowMs: options.attachWindowMs,
+      heartbeatMs: options.heartbeatMs,
+    });
+    this.shell.on('output', (b: Buffer) => this.onOutput(b));
+    this.shell.on('exit', (e: ExitEvent) => this.onExit(e.reason));
+    this.shell.on('lost', (e: BridgeError) => this.onLost(e));
+    this.shell.on('gap', (bytes: number) => {
+      const dropped = this.splitter.reset();
+      this.options.logger.error('output-lost', { bytes, partialLineBytes: dropped });
+      this.emit('gap', bytes);
+    });
+  }
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  get hasExited(): boolean {
+    return this.exited !== undefined;
+  }
+
+  /** Opens the shell; true when the agent from an earlier bridge is still running in it. */
+  async open(): Promise<boolean> {
+    const info = await this.shell.attach();
+    if (info.reconnected) {
+      this.mode = 'lines';
+      return true;
+    }
+    return false;
+  }
+
+  /** Types the launch line into a fresh shell and waits until the agent's output begins. */
+  async launch(timeoutMs = 20_000): Promise<void> {
+    const nonce = randomBytes(8).toString('hex');
+    const line = launchLine(this.options.shellCommand, nonce, this.options.ids.shellId);
+    this.scanner = new PreambleScanner(line.readyMarker, line.failedMarker);
+    this.mode = 'preamble';
+    const result = new Promise<{ ok: true } | { ok: false; error: BridgeError }>((resolve) => (this.launchWaiter = resolve));
+    const timer = setTimeout(() => {
+      this.launchWaiter?.({
+        ok: false,
+        error: new BridgeError(
+          'BRIDGE_AGENT_START_FAILED',
+          `the shell did not start the agent within ${timeoutMs / 1000} s; it printed: ${this.scanner?.text() || '(nothing)'}`,
+        ),
+      });
+    }, timeoutMs);
+    this.shell.resize(COLUMNS, ROWS);
+    this.shell.write(Buffer.from(line.text));
+    this.log.info('agent-start', { command: this.options.shellCommand });
+    const r = await result;
+    clearTimeout(timer);
+    this.launchWaiter = undefined;
+    if (!r.ok) throw r.error;
+  }
+
+  /**
+   * After reattaching to a running agent from a new bridge process: everything the
+   * shell replays is old, so drop output until the agent answers a probe.
+   */
+  async resync(timeoutMs = 5_000): Promise<void> {
+    const id = this.newInternalId();
+    this.syncId = id;
+    this.skippedLines = 0;
+    const done = new Promise<void>((resolve) => (this.syncWaiter = resolve));
+    // `_`-prefixed methods are ACP extensions; an agent answers unknown ones with an error, which is all we need.
+    this.shell.write(requestLine(id, '_openab/sync', {}));
+    const timer = setTimeout(() => {
+      this.log.warn('resync-timeout', { afterMs: timeoutMs, skippedLines: this.skippedLines });
+      this.finishSync();
+    }, timeoutMs);
+    await done;
+    clearTimeout(timer);
+  }
+
+  async initialize(params: unknown, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const result = (await this.request('initialize', params ?? { protocolVersion: 1, clientCapabilities: {} }, timeoutMs)) as
+      | Record<string, unknown>
+      | null;
+    this.agentCapabilities = ((result ?? {}).agentCapabilities as Record<string, unknown>) ?? {};
+    return result ?? {};
+  }
+
+  /** A request of the bridge's own; its answer never reaches the ACP client. */
+  request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.exited !== undefined) {
+      return Promise.reject(new BridgeError('BRIDGE_AGENT_EXITED', `the agent is not running (${this.exited})`));
+    }
+    const id = this.newInternalId();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.internal.delete(id);
+        reject(new BridgeError('BRIDGE_AGENT_TIMEOUT', `the agent did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`));
+      }, timeoutMs);
+      this.internal.set(id, { resolve, reject, timer });
+      this.shell.write(requestLine(id, method, params));
+    });
+  }
+
+  /** Sends one client line (with its newline) to the agent. */
+  send(line: Buffer): void {
+    this.shell.write(line);
+  }
+
+  pauseOutput(): void {
+    this.shell.pauseOutput();
+  }
+
+  resumeOutput(): void {
+    this.shell.resumeOutput();
+  }
+
+  /** Ends the agent process for good. */
+  async stop(): Promise<void> {
+    this.markExited('stopped by the bridge');
+    await this.shell.kill();
+  }
+
+  /** Leaves the agent running for a later bridge. */
+  async detach(): Promise<void> {
+    this.markExited('detached');
+    await this.shell.detach();
+  }
+
+  private newInternalId(): string {
+    return `${INTERNAL_ID_PREFIX}${this.nextInternal++}`;
+  }
+
+  private onOutput(bytes: Buffer): void {
+    if (this.mode === 'preamble') {
+      const r = this.scanner!.push(bytes);
+      if (r.kind === 'pending') return;
+      this.log.debug('preamble', { text: readableTerminalText(r.discarded, 20) });
+      if (r.kind === 'failed') {
+        this.launchWaiter?.({
+          ok: false,
+          error: new BridgeError(
+            'BRIDGE_AGENT_START_FAILED',
+            `the agent command could not be started (exit status ${r.status}): ${readableTerminalText(r.discarded, 3) || this.options.shellCommand}`,
+          ),
+        });
+        return;
+      }
+      this.mode = 'lines';
+      this.scanner = undefined;
+      this.launchWaiter?.({ ok: true });
+      if (r.rest.length > 0) this.onLines(r.rest);
+      return;
+    }
+    if (this.mode === 'lines') this.onLines(bytes);
+  }
+
+  private onLines(bytes: Buffer): void {
+    for (const item of this.splitter.push(bytes)) {
+      if (item.kind === 'overflow') {
+        this.log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_LINE_BYTES });
+        continue;
+      }
+      this.onLine(item.line);
+    }
+  }
+
+  private onLine(line: Buffer): void {
+    if (line.length === 0 || isBlank(line)) return;
+    const parsed = parseLine(line);
+    if (this.syncId !== undefined) {
+      if (parsed.ok && parsed.message.kind === 'response' && parsed.message.id === this.syncId) {
+        this.log.info('replay-skipped', { lines: this.skippedLines, reason: 'reattached from a new bridge process' });
+        this.finishSync();
+      } else {
+        this.skippedLines++;
+      }
+      return;
+    }
+    if (!parsed.ok) {
+      // A terminal program may print banners, colour or progress: only JSON-RPC goes to the client.
+      this.log.warn('agent-noise', { bytes: line.length, reason: parsed.message });
+      this.log.debug('agent-noise-text', { text: readableTerminalText(line.subarray(0, 2000), 3) });
+      return;
+    }
+    const msg: Message = parsed.message;
+    if (msg.kind === 'response' && typeof msg.id === 'string' && msg.id.startsWith(INTERNAL_ID_PREFIX)) {
+      const waiter = this.internal.get(msg.id);
+      if (!waiter) return; // answered after its timeout
+      this.internal.delete(msg.id);
+      clearTimeout(waiter.timer);
+      if (msg.error !== undefined) waiter.reject(new AgentRequestError(toRpcError(msg.error)));
+      else waiter.resolve(msg.result);
+      return;
+    }
+    this.emit('message', line, msg);
+  }
+
+  private finishSync(): void {
+    this.syncId = undefined;
+    this.syncWaiter?.();
+    this.syncWaiter = undefined;
+  }
+
+  private onExit(reason: string): void {
+    const flushed = this.splitter.reset();
+    if (flushed > 0) this.log.warn('agent-partial-line', { bytes: flushed });
+    const preamble = this.mode === 'preamble' ? this.scanner?.text() : undefined;
+    this.launchWaiter?.({
+      ok: false,
+      error: new BridgeError('BRIDGE_AGENT_START_FAILED', `the shell ended before the agent started (${reason})${preamble ? `: ${preamble}` : ''}`),
+    });
+    if (this.exited !== undefined) return; // we stopped it
+    this.markExited(reason);
+    this.emit('exit', reason);
+  }
+
+  private onLost(error: BridgeError): void {
+    this.launchWaiter?.({ ok: false, error });
+    if (this.exited !== undefined) return;
+    this.markExited(error.message);
+    this.emit('lost', error);
+  }
+
+  private markExited(reason: string): void {
+    if (this.exited !== undefined) return;
+    this.exited = reason;
+    this.finishSync();
+    for (const [id, w] of this.internal) {
+      clearTimeout(w.timer);
+      w.reject(new BridgeError('BRIDGE_AGENT_EXITED', `the agent ended before answering (${reason})`));
+      this.internal.delete(id);
+    }
+  }
+}
+
+function toRpcError(e: unknown): RpcError {
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    return { code: typeof o.code === 'number' ? o.code : -32603, message: typeof o.message === 'string' ? o.message : 'error', data: o.data };
+  }
+  return { code: -32603, message: String(e) };
+}
+
+function isBlank(line: Buffer): boolean {
+  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}

@@ -1,0 +1,421 @@
+/**
+ * A persistent shell in an AgentCore runtime session, across connections: it
+ * attaches, keeps the connection alive with heartbeats, reattaches with the same
+ * shellId after drops (backing off with jitter, re-signing every try), strips the
+ * replay that follows a reattach, and paces everything it sends.
+ */
+import { EventEmitter } from 'node:events';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { backoffDelay } from './backoff';
+import { classifyClose } from './close-codes';
+import { BridgeError } from './errors';
+import { FrameSender } from './frame-sender';
+import { Channel, channelName, encodeResize, Frame } from './frames';
+import type { Logger } from './logger';
+import { ALIGN_SETTLE_MS, ReplayAligner } from './replay-aligner';
+import { ShellSocket } from './shell-socket';
+import { signShellUpgrade, ShellTarget } from './sigv4';
+import { parseStatus, StatusEvent } from './status';
+
+export interface AttachInfo {
+  /** The shell already existed (and so did whatever runs in it). */
+  readonly reconnected: boolean;
+  readonly bytesDropped: number;
+}
+
+export interface RemoteShellOptions {
+  readonly target: ShellTarget;
+  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly logger: Logger;
+  readonly heartbeatMs?: number;
+  readonly pongTimeoutMs?: number;
+  /** How long reattaching may go on after a drop before the shell is declared lost. */
+  readonly reconnectWindowMs?: number;
+  /** How long the first attach may retry retryable refusals. */
+  readonly attachWindowMs?: number;
+  readonly confirmTimeoutMs?: number;
+}
+
+export type ExitEvent = Extract<StatusEvent, { type: 'exited' }>;
+
+/**
+ * Events: `output` (Buffer, new bytes only), `exit` (ExitEvent: the shell ended),
+ * `lost` (BridgeError: the shell can no longer be reached or was taken over),
+ * `gap` (number of output bytes the service dropped while detached).
+ */
+export class RemoteShell extends EventEmitter {
+  private socket: ShellSocket | undefined;
+  private readonly sender: FrameSender;
+  private readonly aligner = new ReplayAligner();
+  private settleTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastPong = 0;
+  private state: 'idle' | 'attached' | 'reattaching' | 'closing' | 'ended' = 'idle';
+  private confirmed = false;
+  private confirmWaiter: ((status: StatusEvent | BridgeError) => void) | undefined;
+  private earlyFrames: Frame[] = [];
+  private endWaiter: (() => void) | undefined;
+  private outputPaused = false;
+  private readonly opts: Required<Omit<RemoteShellOptions, 'target' | 'credentials' | 'logger'>>;
+
+  constructor(private readonly options: RemoteShellOptions) {
+    super();
+    this.opts = {
+      heartbeatMs: options.heartbeatMs ?? 30_000,
+      pongTimeoutMs: options.pongTimeoutMs ?? 60_000,
+      reconnectWindowMs: options.reconnectWindowMs ?? 120_000,
+      attachWindowMs: options.attachWindowMs ?? 20_000,
+      confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000,
+    };
+    this.sender = new FrameSender({
+      onPaced: (info) => this.log.info('frames-paced', info),
+    });
+  }
+
+  get shellId(): string {
+    return this.options.target.shellId;
+  }
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  /** First connection. Retries what is retryable within the attach window. */
+  async attach(): Promise<AttachInfo> {
+    if (this.state !== 'idle') throw new Error('attach() called twice');
+    const started = Date.now();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const info = await this.connectOnce();
+        this.state = 'attached';
+        this.sender.attach(this.sink());
+        return info;
+      } catch (e) {
+        const err = toBridgeError(e);
+        const elapsed = Date.now() - started;
+        const delay = backoffDelay(attempt);
+        if (!err.retryable || elapsed + delay > this.opts.attachWindowMs) {
+          this.state = 'ended';
+          throw err;
+        }
+        this.log.warn('connect-retry', { attempt, delayMs: delay, error: err.message });
+        await sleep(delay);
+      }
+    }
+  }
+
+  /** Sends bytes to the shell's input; held (in order) while reattaching. */
+  write(data: Buffer): void {
+    if (this.state === 'ended' || this.state === 'closing') return;
+    this.sender.write(data);
+  }
+
+  resize(width: number, height: number): void {
+    this.sender.sendControl(Channel.RESIZE, encodeResize(width, height).subarray(1));
+  }
+
+  /** Stops delivering output until resumed (stdout is full); the service buffers meanwhile. */
+  pauseOutput(): void {
+    this.outputPaused = true;
+    this.socket?.pause();
+  }
+
+  resumeOutput(): void {
+    this.outputPaused = false;
+    this.socket?.resume();
+  }
+
+  /** Ends the shell for good (CLOSE frame: the service kills it). Resolves when closed. */
+  async kill(timeoutMs = 3_000): Promise<void> {
+    if (this.state === 'ended') return;
+    const wasAttached = this.state === 'attached' && this.socket;
+    this.state = 'closing';
+    this.stopTimers();
+    this.sender.clear();
+    if (!wasAttached) return this.end();
+    const ended = new Promise<void>((resolve) => (this.endWaiter = resolve));
+    this.sender.attach(this.sink());
+    this.sender.sendControl(Channel.CLOSE);
+    await Promise.race([ended, sleep(timeoutMs)]);
+    this.end();
+  }
+
+  /** Leaves the shell running (a later bridge can reattach) and closes the connection. */
+  async detach(timeoutMs = 1_000): Promise<void> {
+    if (this.state === 'ended') return;
+    this.state = 'closing';
+    this.stopTimers();
+    if (!this.socket) return this.end();
+    // Give queued input a moment to reach the shell before the socket closes.
+    const deadline = Date.now() + timeoutMs;
+    while (this.sender.pendingBytes > 0 && Date.now() < deadline) await sleep(10);
+    const ended = new Promise<void>((resolve) => (this.endWaiter = resolve));
+    this.socket.close(1000, 'detach');
+    await Promise.race([ended, sleep(timeoutMs)]);
+    this.end();
+  }
+
+  /** Drops the current connection as if the network had (for reattach after a dead peer). */
+  private dropConnection(reason: string): void {
+    this.log.warn('connection-dead', { reason });
+    this.socket?.terminate();
+  }
+
+  private end(): void {
+    this.state = 'ended';
+    this.stopTimers();
+    this.sender.clear();
+    this.sender.attach(undefined);
+    this.socket?.terminate();
+    this.socket = undefined;
+  }
+
+  private async connectOnce(): Promise<AttachInfo> {
+    const credentials = await this.options.credentials().catch((e: Error) => {
+      throw new BridgeError('BRIDGE_NO_CREDENTIALS', `no usable AWS credentials: ${e.message}`);
+    });
+    const upgrade = await signShellUpgrade(this.options.target, credentials);
+    this.confirmed = false;
+    this.earlyFrames = [];
+    const confirmation = new Promise<StatusEvent | BridgeError>((resolve) => (this.confirmWaiter = resolve));
+    const socket = await ShellSocket.open(upgrade, this.options.target.runtimeArn, {
+      onFrame: (f) => this.onFrame(socket, f),
+      onClose: (code, reason) => this.onClose(socket, code, reason),
+      onPong: () => (this.lastPong = Date.now()),
+    });
+    this.socket = socket;
+    if (this.outputPaused) socket.pause();
+    const timer = setTimeout(
+      () => this.confirmWaiter?.(new BridgeError('BRIDGE_UNREACHABLE', 'no confirmation from the shell service', true)),
+      this.opts.confirmTimeoutMs,
+    );
+    const status = await confirmation;
+    clearTimeout(timer);
+    this.confirmWaiter = undefined;
+    if (status instanceof BridgeError) {
+      socket.terminate();
+      throw status;
+    }
+    if (status.type !== 'attached') {
+      socket.terminate();
+      throw new BridgeError('BRIDGE_UNREACHABLE', `unexpected first status from the shell service: ${status.type}`, true);
+    }
+    this.confirmed = true;
+    this.lastPong = Date.now();
+    this.startHeartbeat();
+    this.log.info('connect', {
+      shellId: status.shellId,
+      reconnected: status.reconnected,
+      bytesDropped: status.bytesDropped || undefined,
+    });
+    return { reconnected: status.reconnected, bytesDropped: status.bytesDropped };
+  }
+
+  private onFrame(socket: ShellSocket, frame: Frame): void {
+    if (socket !== this.socket && this.socket !== undefined) return;
+    if (!this.confirmed) {
+      if (frame.channel === Channel.STATUS) {
+        const status = parseStatus(frame.payload);
+        if (status.type === 'attached') {
+          this.confirmWaiter?.(status);
+          // Frames that raced ahead of the confirmation belong after it.
+          const early = this.earlyFrames;
+          this.earlyFrames = [];
+          queueMicrotask(() => early.forEach((f) => this.onFrame(socket, f)));
+          return;
+        }
+      }
+      this.earlyFrames.push(frame);
+      return;
+    }
+    switch (frame.channel) {
+      case Channel.STDOUT:
+        this.onOutput(frame.payload);
+        return;
+      case Channel.STATUS: {
+        const status = parseStatus(frame.payload);
+        if (status.type === 'exited') {
+          this.log.info('shell-exit', { reason: status.reason });
+          this.state = 'closing';
+          this.flushAlignment();
+          this.emit('exit', status);
+        } else if (status.type === 'transient') {
+          this.dropConnection(`service reported a transient failure: ${status.reason}`);
+        } else {
+          this.log.debug('status', { status });
+        }
+        return;
+      }
+      case Channel.STDERR:
+        this.log.warn('service-diagnostic', { message: frame.payload.toString('utf8').slice(0, 500) });
+        return;
+      case Channel.HEARTBEAT:
+        return;
+      case Channel.CLOSE:
+        this.log.info('service-close-frame');
+        return;
+      default:
+        this.log.debug('unknown-frame', { channel: channelName(frame.channel), bytes: frame.payload.length });
+    }
+  }
+
+  private onOutput(bytes: Buffer): void {
+    const result = this.aligner.push(bytes);
+    if (result.skipped !== undefined) this.onAligned(result.skipped);
+    if (this.aligner.isAligning) this.armSettle();
+    if (result.emit.length > 0) this.emit('output', result.emit);
+  }
+
+  private armSettle(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => {
+      this.settleTimer = undefined;
+      this.flushAlignment();
+    }, ALIGN_SETTLE_MS);
+  }
+
+  private flushAlignment(): void {
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+    if (!this.aligner.isAligning) return;
+    const result = this.aligner.settle();
+    if (result.skipped !== undefined) this.onAligned(result.skipped);
+    if (result.emit.length > 0) this.emit('output', result.emit);
+  }
+
+  private onAligned(skipped: number): void {
+    this.log.info('replay-skipped', { bytes: skipped });
+  }
+
+  private onClose(socket: ShellSocket, code: number, reason: string): void {
+    if (socket !== this.socket) return;
+    this.socket = undefined;
+    this.sender.attach(undefined);
+    this.stopTimers();
+    if (!this.confirmed) {
+      this.confirmWaiter?.(
+        new BridgeError('BRIDGE_UNREACHABLE', `the shell connection closed before it was confirmed (${code} ${reason})`, code !== 4000),
+      );
+      return;
+    }
+    this.confirmed = false;
+    if (this.state === 'closing') {
+      this.endWaiter?.();
+      return;
+    }
+    if (this.state === 'ended') return;
+    const decision = classifyClose(code, reason);
+    if (decision.action === 'reattach') {
+      this.state = 'reattaching';
+      void this.reattach(decision.reason, decision.minDelayMs);
+      return;
+    }
+    this.end();
+    if (decision.action === 'fatal') {
+      this.emit('lost', decision.error);
+    } else {
+      this.emit(
+        'lost',
+        new BridgeError('BRIDGE_CONNECTION_CLOSED', `the shell service ended the connection without an exit status (${decision.reason})`),
+      );
+    }
+  }
+
+  private async reattach(reason: string, minDelayMs: number): Promise<void> {
+    const started = Date.now();
+    this.flushAlignment();
+    for (let attempt = 1; this.state === 'reattaching'; attempt++) {
+      const delay = attempt === 1 ? minDelayMs : Math.max(minDelayMs, backoffDelay(attempt - 1));
+      if (Date.now() - started + delay > this.opts.reconnectWindowMs) break;
+      this.log.info('reattach', { reason, attempt, delayMs: delay });
+      if (delay > 0) await sleep(delay);
+      if (this.state !== 'reattaching') return;
+      try {
+        const info = await this.connectOnce();
+        if ((this.state as string) !== 'reattaching') return;
+        this.state = 'attached';
+        this.log.info('reattached', { reason, attempt, afterMs: Date.now() - started, reconnected: info.reconnected });
+        if (!info.reconnected) {
+          // A new, empty shell: whatever ran in ours is gone.
+          this.aligner.reset();
+          this.emit('exit', {
+            type: 'exited',
+            exitCode: null,
+            signal: null,
+            reason: 'the shell ended while the connection was down (the session idled out or was restarted)',
+          } satisfies ExitEvent);
+          return;
+        }
+        if (info.bytesDropped > 0) {
+          this.aligner.reset();
+          this.emit('gap', info.bytesDropped);
+        } else {
+          this.aligner.begin();
+        }
+        this.sender.attach(this.sink());
+        return;
+      } catch (e) {
+        const err = toBridgeError(e);
+        if (!err.retryable) {
+          this.end();
+          this.emit('lost', err);
+          return;
+        }
+        this.log.warn('reattach-failed', { attempt, error: err.message });
+      }
+    }
+    if (this.state !== 'reattaching') return;
+    this.end();
+    this.emit(
+      'lost',
+      new BridgeError(
+        'BRIDGE_UNREACHABLE',
+        `could not reattach to the shell within ${Math.round(this.opts.reconnectWindowMs / 1000)} s after: ${reason}`,
+      ),
+    );
+  }
+
+  private sink() {
+    return {
+      send: (frame: Buffer, done: () => void) => {
+        const socket = this.socket;
+        if (!socket) return false;
+        return socket.send(frame, () => done());
+      },
+    };
+  }
+
+  private startHeartbeat(): void {
+    this.stopHeartbeat();
+    this.heartbeat = setInterval(() => {
+      if (Date.now() - this.lastPong > this.opts.pongTimeoutMs) {
+        this.dropConnection(`no pong for ${Math.round((Date.now() - this.lastPong) / 1000)} s`);
+        return;
+      }
+      // Both: the service's idle timer may count HEARTBEAT frames, proxies count pings.
+      this.sender.sendControl(Channel.HEARTBEAT);
+      this.socket?.ping();
+    }, this.opts.heartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  private stopHeartbeat(): void {
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+  }
+
+  private stopTimers(): void {
+    this.stopHeartbeat();
+    if (this.settleTimer) clearTimeout(this.settleTimer);
+    this.settleTimer = undefined;
+  }
+}
+
+function toBridgeError(e: unknown): BridgeError {
+  if (e instanceof BridgeError) return e;
+  return new BridgeError('BRIDGE_UNREACHABLE', (e as Error)?.message ?? String(e), true);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

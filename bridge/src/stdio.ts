@@ -1,0 +1,59 @@
+/**
+ * The client side of the process: newline-delimited JSON-RPC on stdin and stdout.
+ * stdout carries protocol lines only.
+ */
+import { LineSplitter } from './line-splitter';
+
+/** Largest message accepted from the client; larger lines are refused, not buffered. */
+export const MAX_CLIENT_LINE_BYTES = 64 * 1024 * 1024;
+
+export interface StdinHandlers {
+  onLine(line: Buffer): void;
+  onOverflow(bytes: number): void;
+  onEnd(): void;
+}
+
+export function readClientLines(input: NodeJS.ReadableStream, h: StdinHandlers): void {
+  const splitter = new LineSplitter(MAX_CLIENT_LINE_BYTES);
+  input.on('data', (chunk: Buffer) => {
+    for (const item of splitter.push(chunk)) {
+      if (item.kind === 'line') h.onLine(item.line);
+      else h.onOverflow(item.bytes);
+    }
+  });
+  input.on('end', () => {
+    // A last message without its newline still counts.
+    const rest = splitter.push(Buffer.from('\n'));
+    for (const item of rest) if (item.kind === 'line' && item.line.length > 0) h.onLine(item.line);
+    h.onEnd();
+  });
+  input.on('error', () => h.onEnd());
+}
+
+export class StdoutWriter {
+  private drainCallbacks: Array<() => void> = [];
+
+  constructor(private readonly out: NodeJS.WritableStream) {
+    out.on('drain', () => this.drainCallbacks.forEach((cb) => cb()));
+    out.on('error', () => undefined); // a closed pipe is noticed through stdin's end
+  }
+
+  write(line: Buffer): boolean {
+    return this.out.write(line);
+  }
+
+  onDrain(cb: () => void): void {
+    this.drainCallbacks.push(cb);
+  }
+
+  /** Resolves once everything written so far has been handed to the OS. */
+  flush(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, 2_000);
+      this.out.write('', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

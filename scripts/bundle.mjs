@@ -1,0 +1,30 @@
+// Bundles the bridge into one file that runs with plain `node`, plus the local
+// stand-ins (emulator, ACP test agent and client) that the tests and demo run.
+import { build } from 'esbuild';
+import { readFileSync, existsSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+  define: { __BRIDGE_VERSION__: JSON.stringify(pkg.version) },
+};
+
+const entries = [
+  // The product: no dependency may stay external, it runs with no node_modules beside it.
+  { entryPoints: ['bridge/src/main.ts'], outfile: 'dist/bridge.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } },
+  // Test and demo support; node-pty is a native addon and stays in node_modules.
+  { entryPoints: ['test/support/emulator/main.ts'], outfile: 'dist/test/emulator.js', format: 'cjs', external: ['node-pty'] },
+  { entryPoints: ['test/support/acp-agent.mts'], outfile: 'dist/test/acp-agent.mjs', format: 'esm' },
+  { entryPoints: ['test/support/acp-client.mts'], outfile: 'dist/test/acp-client.mjs', format: 'esm' },
+];
+
+await Promise.all(
+  entries
+    .filter((e) => existsSync(new URL(`../${e.entryPoints[0]}`, import.meta.url)))
+    .map((e) => build({ ...common, ...e })),
+);
