@@ -24,12 +24,21 @@ export function launchLine(shellCommand: string, nonce: string, shellId: string)
   const [failedA, failedB] = halves(failed);
   // The marker is printed from two halves so the shell's echo of this line can never match it.
   const log = `"\${TMPDIR:-/tmp}/openab-agent-${shellId}.log"`;
+  // `exec NAME=value cmd` fails in every shell; `NAME=value exec cmd` passes the variable on.
+  const { assignments, command } = splitAssignments(shellCommand);
   const text =
     `export PATH="\${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; ` +
     `stty raw -echo -iexten 2>/dev/null && printf '%s%s\\n' '${readyA}' '${readyB}' && ` +
-    `exec ${shellCommand} 2>>${log}; ` +
-    `printf '%s%s %s\\n' '${failedA}' '${failedB}' "$?"; exit 127\r`;
+    `${assignments}exec ${command} 2>>${log}; ` +
+    // On failure, say why (exec's complaint went to the log) and linger so the PTY drains before hangup.
+    `printf '%s%s %s\\n' '${failedA}' '${failedB}' "$?"; tail -n 3 ${log} 2>/dev/null; sleep 1; exit 127\r`;
   return { text, readyMarker: ready, failedMarker: failed };
+}
+
+/** Leading `NAME=value` words (value unquoted, '…' or "…"), kept apart from the command. */
+export function splitAssignments(shellCommand: string): { assignments: string; command: string } {
+  const m = /^\s*((?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"[^"\\`$]*"|[^\s'"\\`$;&|<>()]*)\s+)*)(.*)$/s.exec(shellCommand)!;
+  return { assignments: m[1].replace(/\s+$/, '') + (m[1].trim() ? ' ' : ''), command: m[2] };
 }
 
 function halves(s: string): [string, string] {

@@ -70,6 +70,8 @@ export class RemoteAgent extends EventEmitter {
   private exited: string | undefined;
   private launchWaiter: ((r: { ok: true } | { ok: false; error: BridgeError }) => void) | undefined;
   private syncWaiter: (() => void) | undefined;
+  /** The last non-protocol lines the agent printed: the likeliest explanation if it dies. */
+  private readonly recentNoise: string[] = [];
   agentCapabilities: Record<string, unknown> = {};
 
   constructor(private readonly options: RemoteAgentOptions) {
@@ -262,8 +264,13 @@ export class RemoteAgent extends EventEmitter {
     }
     if (!parsed.ok) {
       // A terminal program may print banners, colour or progress: only JSON-RPC goes to the client.
+      const text = readableTerminalText(line.subarray(0, 2000), 3);
       this.log.warn('agent-noise', { bytes: line.length, reason: parsed.message });
-      this.log.debug('agent-noise-text', { text: readableTerminalText(line.subarray(0, 2000), 3) });
+      this.log.debug('agent-noise-text', { text });
+      if (text) {
+        this.recentNoise.push(text.slice(0, 300));
+        if (this.recentNoise.length > 4) this.recentNoise.shift();
+      }
       return;
     }
     const msg: Message = parsed.message;
@@ -294,8 +301,9 @@ export class RemoteAgent extends EventEmitter {
       error: new BridgeError('BRIDGE_AGENT_START_FAILED', `the shell ended before the agent started (${reason})${preamble ? `: ${preamble}` : ''}`),
     });
     if (this.exited !== undefined) return; // we stopped it
-    this.markExited(reason);
-    this.emit('exit', reason);
+    const said = this.recentNoise.length > 0 ? `; it printed: ${this.recentNoise.join(' | ')}` : '';
+    this.markExited(`${reason}${said}`);
+    this.emit('exit', `${reason}${said}`);
   }
 
   private onLost(error: BridgeError): void {

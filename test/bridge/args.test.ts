@@ -1,0 +1,78 @@
+import { parseBridgeArgs, DEFAULT_SHELL_COMMAND } from '../../bridge/src/args';
+
+const ARN = 'arn:aws:bedrock-agentcore:us-west-2:123456789012:runtime/kiro_agent-AbCdE12345';
+
+function run(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  return parseBridgeArgs(argv, env);
+}
+
+function config(argv: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = run(argv, env);
+  if (r.kind !== 'run') throw new Error(`expected a config, got ${JSON.stringify(r)}`);
+  return r.config;
+}
+
+function errorOf(argv: string[], env: NodeJS.ProcessEnv = {}): string {
+  const r = run(argv, env);
+  if (r.kind !== 'error') throw new Error(`expected an error, got ${r.kind}`);
+  return r.message;
+}
+
+describe('bridge arguments', () => {
+  test('defaults come from the ARN and the documented values', () => {
+    const c = config(['--runtime-arn', ARN]);
+    expect(c.region).toBe('us-west-2');
+    expect(c.qualifier).toBe('DEFAULT');
+    expect(c.shellCommand).toBe(DEFAULT_SHELL_COMMAND);
+    expect(c.cancelStrategy).toBe('stop');
+    expect(c.logLevel).toBe('info');
+    expect(c.endpointUrl).toBe('https://bedrock-agentcore.us-west-2.amazonaws.com');
+    expect(c.runtime.accountId).toBe('123456789012');
+  });
+
+  test('every option is taken as given', () => {
+    const c = config([
+      '--runtime-arn', ARN, '--region', 'us-west-2', '--qualifier', 'prod', '--shell-command', '/opt/bin/agent acp',
+      '--cancel-strategy', 'noop', '--endpoint-url', 'http://127.0.0.1:9000', '--log-level', 'debug', '--log-file', '/tmp/b.log',
+    ]);
+    expect(c).toMatchObject({
+      qualifier: 'prod', shellCommand: '/opt/bin/agent acp', cancelStrategy: 'noop',
+      endpointUrl: 'http://127.0.0.1:9000', logLevel: 'debug', logFile: '/tmp/b.log',
+    });
+  });
+
+  test('the endpoint can come from AWS_ENDPOINT_URL_BEDROCK_AGENTCORE, and the flag wins over it', () => {
+    expect(config(['--runtime-arn', ARN], { AWS_ENDPOINT_URL_BEDROCK_AGENTCORE: 'http://localhost:8123' }).endpointUrl).toBe('http://localhost:8123');
+    expect(
+      config(['--runtime-arn', ARN, '--endpoint-url', 'https://example.test'], { AWS_ENDPOINT_URL_BEDROCK_AGENTCORE: 'http://localhost:8123' }).endpointUrl,
+    ).toBe('https://example.test');
+  });
+
+  test.each([
+    [[], '--runtime-arn is required'],
+    [['--runtime-arn', 'arn:aws:s3:::bucket'], '--runtime-arn must look like'],
+    [['--runtime-arn', 'arn:aws:bedrock-agentcore:us-west-2:1234:runtime/kiro_agent-AbCdE12345'], 'invalid account id'],
+    [['--runtime-arn', 'arn:aws:bedrock-agentcore:moon:123456789012:runtime/kiro_agent-AbCdE12345'], 'invalid region'],
+    [['--runtime-arn', 'arn:aws:bedrock-agentcore:us-west-2:123456789012:runtime/bad/id'], 'invalid runtime id'],
+    [['--runtime-arn', ARN, '--region', 'eu-west-1'], 'does not match the runtime ARN'],
+    [['--runtime-arn', ARN, '--region', 'nowhere'], '--region must be an AWS Region'],
+    [['--runtime-arn', ARN, '--qualifier', 'has-hyphen'], '--qualifier must be an endpoint name'],
+    [['--runtime-arn', ARN, '--cancel-strategy', 'kill'], '--cancel-strategy must be "stop" or "noop", got "kill"'],
+    [['--runtime-arn', ARN, '--shell-command', 'kiro-cli acp\nrm -rf /'], '--shell-command must be a single line'],
+    [['--runtime-arn', ARN, '--shell-command', '   '], '--shell-command must not be empty'],
+    [['--runtime-arn', ARN, '--log-level', 'loud'], '--log-level must be one of error|warn|info|debug'],
+    [['--runtime-arn', ARN, '--endpoint-url', 'ftp://x'], '--endpoint-url must be an http:// or https:// URL'],
+    [['--runtime-arn', ARN, '--endpoint-url', 'http://x/path'], 'base URL with no path'],
+    [['--runtime-arn', ARN, '--bogus'], "Unknown option '--bogus'"],
+    [['--runtime-arn'], "Option '--runtime-arn <value>' argument missing"],
+  ])('%j is refused with a message naming the problem', (argv, message) => {
+    const text = errorOf(argv as string[]);
+    expect(text).toContain(message);
+    expect(text).not.toContain('\n');
+  });
+
+  test('--help and --version win over everything else', () => {
+    expect(run(['--help']).kind).toBe('help');
+    expect(run(['--version', '--runtime-arn', 'nonsense']).kind).toBe('version');
+  });
+});

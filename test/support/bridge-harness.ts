@@ -1,0 +1,122 @@
+/**
+ * The full chain the way OAB runs it, on loopback: an ACP client (official SDK)
+ * spawns the built bridge, which signs its way into the local AgentCore emulator,
+ * whose real PTY runs the ACP test agent (official SDK).
+ */
+import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { AcpClientDriver, ACP_AGENT_BUNDLE, REPO_ROOT, SpawnOptions } from './acp-client-driver';
+import { ClientSessionId, decodeClientSessionId } from '../../bridge/src/session-id';
+import { AgentCoreEmulator, EmulatorOptions, TEST_CREDENTIALS, TEST_REGION, TEST_RUNTIME_ARN } from './emulator';
+
+export const BRIDGE_BUNDLE = path.join(REPO_ROOT, 'dist', 'bridge.js');
+export const AGENT_COMMAND = `${process.execPath} ${ACP_AGENT_BUNDLE}`;
+
+export interface HarnessOptions {
+  readonly emulator?: EmulatorOptions;
+}
+
+export interface BridgeSpawnOptions {
+  readonly args?: string[];
+  readonly env?: Record<string, string>;
+  readonly shellCommand?: string;
+  readonly quietUpdates?: boolean;
+  readonly spawn?: SpawnOptions;
+}
+
+export class Harness {
+  private constructor(
+    readonly emulator: AgentCoreEmulator,
+    readonly client: AcpClientDriver,
+    readonly dir: string,
+  ) {}
+
+  static async start(options: HarnessOptions = {}): Promise<Harness> {
+    if (!existsSync(BRIDGE_BUNDLE) || !existsSync(ACP_AGENT_BUNDLE)) {
+      throw new Error('dist/ is missing: run `npm run build` first');
+    }
+    const dir = mkdtempSync(path.join(tmpdir(), 'oab-e2e-'));
+    const emulator = await AgentCoreEmulator.start({ stateDir: path.join(dir, 'sessions'), ...options.emulator });
+    const client = await AcpClientDriver.start();
+    return new Harness(emulator, client, dir);
+  }
+
+  get logFile(): string {
+    return path.join(this.dir, 'bridge.log');
+  }
+
+  /** The bridge's command line as OAB's config would hold it. */
+  bridgeArgs(extra: string[] = [], shellCommand = AGENT_COMMAND): string[] {
+    return [
+      BRIDGE_BUNDLE,
+      '--runtime-arn', TEST_RUNTIME_ARN,
+      '--endpoint-url', this.emulator.url,
+      '--shell-command', shellCommand,
+      '--log-file', this.logFile,
+      '--log-level', 'debug',
+      ...extra,
+    ];
+  }
+
+  /** OAB clears the child's environment; only what inherit_env names gets through. */
+  bridgeEnv(extra: Record<string, string> = {}): Record<string, string> {
+    return {
+      HOME: this.dir,
+      PATH: '/usr/local/bin:/usr/bin:/bin',
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_REGION: TEST_REGION,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      ...extra,
+    };
+  }
+
+  async spawnBridge(o: BridgeSpawnOptions = {}): Promise<{ pid: number }> {
+    return this.client.spawn(process.execPath, this.bridgeArgs(o.args, o.shellCommand), {
+      env: this.bridgeEnv(o.env),
+      replaceEnv: true,
+      quietUpdates: o.quietUpdates,
+      ...o.spawn,
+    });
+  }
+
+  /** Spawn, initialize and open a session: what OAB does for a new thread. */
+  async newThread(o: BridgeSpawnOptions = {}): Promise<string> {
+    await this.spawnBridge(o);
+    await this.client.initialize();
+    return this.client.newSession('/tmp');
+  }
+
+  /** The bridge's structured log, parsed. */
+  logEvents(): Array<Record<string, unknown>> {
+    if (!existsSync(this.logFile)) return [];
+    return readFileSync(this.logFile, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  /** Lines the test agent logged as received, in its state directory of a runtime session. */
+  agentReceived(runtimeSessionId: string): Array<Record<string, unknown>> {
+    const file = path.join(this.emulator.sessionDir(runtimeSessionId), '.acp-test-agent', 'received.log');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+
+  async dispose(): Promise<void> {
+    await this.client.dispose();
+    await this.emulator.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** The runtime session a client session id maps to. */
+export function remoteOf(sessionId: string): ClientSessionId {
+  const ids = decodeClientSessionId(sessionId);
+  if (!ids) throw new Error(`not a bridge session id: ${sessionId}`);
+  return ids;
+}
