@@ -110,7 +110,7 @@ export class Harness {
   async dispose(): Promise<void> {
     await this.client.dispose();
     await this.emulator.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.KEEP_E2E_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
 }
 
