@@ -252,9 +252,8 @@ export class Bridge {
           // It hung or exited on the load: start a clean one in the same runtime session.
           this.unwatch(agent);
           await agent.stop().catch(() => undefined);
-          agent = this.newAgent(session.client, Math.max(1_000, remaining(deadline) - 5_000));
+          agent = await this.freshAgent(session.client, Math.max(1_000, remaining(deadline) - 5_000));
           session.agent = agent;
-          await agent.open();
           await agent.launch(Math.min(20_000, remaining(deadline)));
           await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
           agent.on('message', this.onAgentMessage);
@@ -375,6 +374,17 @@ export class Bridge {
   private rememberCwd(params: unknown): void {
     const cwd = (params as { cwd?: unknown } | undefined)?.cwd;
     if (typeof cwd === 'string') this.lastCwd = cwd;
+  }
+
+  /** A new, empty shell in the runtime session: one still found running there (a dying agent) is ended first. */
+  private async freshAgent(ids: RemoteIds, attachWindowMs?: number): Promise<RemoteAgent> {
+    for (let attempt = 1; ; attempt++) {
+      const agent = this.newAgent(ids, attachWindowMs);
+      if (!(await agent.open())) return agent;
+      if (attempt >= 3) throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the old agent shell would not go away');
+      this.log.warn('stale-shell', { shellId: ids.shellId, attempt });
+      await agent.stop();
+    }
   }
 
   private newAgent(ids: RemoteIds, attachWindowMs?: number): RemoteAgent {

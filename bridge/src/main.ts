@@ -33,6 +33,16 @@ function main(): void {
     fail(`--log-file cannot be opened: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
 
+  // OAB never sees our stderr: a crash must at least reach the log, then end the process non-zero.
+  process.on('uncaughtException', (e) => {
+    logger.error('crash', { error: e.stack ?? String(e) });
+    process.exit(70);
+  });
+  process.on('unhandledRejection', (e) => {
+    logger.error('crash', { error: (e as Error)?.stack ?? String(e) });
+    process.exit(70);
+  });
+
   const out = new StdoutWriter(process.stdout);
   let exiting = false;
   const heartbeat = Number(process.env.OPENAB_BRIDGE_HEARTBEAT_MS);

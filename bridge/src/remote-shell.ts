@@ -45,6 +45,8 @@ export type ExitEvent = Extract<StatusEvent, { type: 'exited' }>;
  */
 export class RemoteShell extends EventEmitter {
   private socket: ShellSocket | undefined;
+  /** Identifies the current connection attempt; events of older ones are ignored. */
+  private connection: object | undefined;
   private readonly sender: FrameSender;
   private readonly aligner = new ReplayAligner();
   private settleTimer: NodeJS.Timeout | undefined;
@@ -52,6 +54,7 @@ export class RemoteShell extends EventEmitter {
   private lastPong = 0;
   private state: 'idle' | 'attached' | 'reattaching' | 'closing' | 'ended' = 'idle';
   private confirmed = false;
+  private discardOutput = false;
   private confirmWaiter: ((status: StatusEvent | BridgeError) => void) | undefined;
   private earlyFrames: Frame[] = [];
   private endWaiter: (() => void) | undefined;
@@ -178,12 +181,17 @@ export class RemoteShell extends EventEmitter {
     this.confirmed = false;
     this.earlyFrames = [];
     const confirmation = new Promise<StatusEvent | BridgeError>((resolve) => (this.confirmWaiter = resolve));
+    this.log.debug('upgrade', { url: upgrade.url });
+    // Frames can arrive in the same tick as the upgrade completes: route by connection, not by socket.
+    const connection = {};
+    this.connection = connection;
     const socket = await ShellSocket.open(upgrade, this.options.target.runtimeArn, {
-      onFrame: (f) => this.onFrame(socket, f),
-      onClose: (code, reason) => this.onClose(socket, code, reason),
+      onFrame: (f) => this.connection === connection && this.onFrame(f),
+      onClose: (code, reason) => this.connection === connection && this.onClose(code, reason),
       onPong: () => (this.lastPong = Date.now()),
     });
     this.socket = socket;
+    this.log.debug('upgraded', { headers: socket.responseHeaders });
     if (this.outputPaused) socket.pause();
     const timer = setTimeout(
       () => this.confirmWaiter?.(new BridgeError('BRIDGE_UNREACHABLE', 'no confirmation from the shell service', true)),
@@ -200,7 +208,6 @@ export class RemoteShell extends EventEmitter {
       socket.terminate();
       throw new BridgeError('BRIDGE_UNREACHABLE', `unexpected first status from the shell service: ${status.type}`, true);
     }
-    this.confirmed = true;
     this.lastPong = Date.now();
     this.startHeartbeat();
     this.log.info('connect', {
@@ -211,21 +218,23 @@ export class RemoteShell extends EventEmitter {
     return { reconnected: status.reconnected, bytesDropped: status.bytesDropped };
   }
 
-  private onFrame(socket: ShellSocket, frame: Frame): void {
-    if (socket !== this.socket && this.socket !== undefined) return;
+  private onFrame(frame: Frame): void {
     if (!this.confirmed) {
       if (frame.channel === Channel.STATUS) {
         const status = parseStatus(frame.payload);
         if (status.type === 'attached') {
+          // Decided here, synchronously: the replay may follow in the same tick.
+          this.confirmed = true;
+          this.prepareOutput(status);
           this.confirmWaiter?.(status);
-          // Frames that raced ahead of the confirmation belong after it.
           const early = this.earlyFrames;
           this.earlyFrames = [];
-          queueMicrotask(() => early.forEach((f) => this.onFrame(socket, f)));
+          early.forEach((f) => this.onFrame(f));
           return;
         }
       }
-      this.earlyFrames.push(frame);
+      // The service confirms first; anything that raced ahead is held until it does.
+      if (this.earlyFrames.length < 1024) this.earlyFrames.push(frame);
       return;
     }
     switch (frame.channel) {
@@ -259,7 +268,24 @@ export class RemoteShell extends EventEmitter {
     }
   }
 
+  /** What the output after this confirmation means: new bytes, a replay to strip, or a stranger's shell. */
+  private prepareOutput(status: Extract<StatusEvent, { type: 'attached' }>): void {
+    this.discardOutput = false;
+    if (this.state !== 'reattaching') return;
+    if (!status.reconnected) {
+      this.discardOutput = true; // a new, empty shell: not the one our agent ran in
+      this.aligner.reset();
+    } else if (status.bytesDropped > 0) {
+      // Output was lost while detached: nothing to align with, and the partial line before the gap is junk.
+      this.aligner.reset();
+      this.emit('gap', status.bytesDropped);
+    } else {
+      this.aligner.begin();
+    }
+  }
+
   private onOutput(bytes: Buffer): void {
+    if (this.discardOutput) return;
     const result = this.aligner.push(bytes);
     if (result.skipped !== undefined) this.onAligned(result.skipped);
     if (this.aligner.isAligning) this.armSettle();
@@ -287,8 +313,8 @@ export class RemoteShell extends EventEmitter {
     this.log.info('replay-skipped', { bytes: skipped });
   }
 
-  private onClose(socket: ShellSocket, code: number, reason: string): void {
-    if (socket !== this.socket) return;
+  private onClose(code: number, reason: string): void {
+    this.connection = undefined;
     this.socket = undefined;
     this.sender.attach(undefined);
     this.stopTimers();
@@ -337,7 +363,6 @@ export class RemoteShell extends EventEmitter {
         this.log.info('reattached', { reason, attempt, afterMs: Date.now() - started, reconnected: info.reconnected });
         if (!info.reconnected) {
           // A new, empty shell: whatever ran in ours is gone.
-          this.aligner.reset();
           this.emit('exit', {
             type: 'exited',
             exitCode: null,
@@ -345,12 +370,6 @@ export class RemoteShell extends EventEmitter {
             reason: 'the shell ended while the connection was down (the session idled out or was restarted)',
           } satisfies ExitEvent);
           return;
-        }
-        if (info.bytesDropped > 0) {
-          this.aligner.reset();
-          this.emit('gap', info.bytesDropped);
-        } else {
-          this.aligner.begin();
         }
         this.sender.attach(this.sink());
         return;

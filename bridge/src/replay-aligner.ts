@@ -1,12 +1,13 @@
 /**
  * Removes the replay that AgentCore sends after a reattach from the output stream.
  *
- * The service replays up to 256 KiB of recent output after the confirmation, and
- * the sources do not say whether it resumes where the client left off or repeats
- * the buffer's tail. Either way the replay ends at the shell's current output, so
- * the bridge finds the longest prefix of the replay that equals the end of what
- * it already delivered, drops that prefix and delivers the rest: nothing twice,
- * and nothing produced during the gap is lost.
+ * The service replays up to 256 KiB of recent output after the confirmation; the
+ * sources say neither whether it resumes where the client left off or repeats the
+ * buffer's tail, and it may even start before the first byte this client saw.
+ * Either way the replay runs up to the shell's current output, so the bridge finds
+ * where the bytes it already delivered end inside it (the tail of its history,
+ * matched as far back as both go), drops everything up to there and delivers the
+ * rest: nothing twice, and nothing produced during the gap lost.
  */
 
 export interface AlignmentResult {
@@ -16,18 +17,18 @@ export interface AlignmentResult {
   readonly skipped?: number;
 }
 
-/** How long to wait for a replay that still matches already-delivered bytes before deciding. */
+/** How long a replay may pause without the history's end found before it counts as all new. */
 export const ALIGN_SETTLE_MS = 300;
+/** Bytes of history searched for first; every hit is then checked as far back as possible. */
+const ANCHOR_BYTES = 64;
 
 export class ReplayAligner {
   private chunks: Buffer[] = [];
   private total = 0;
   private aligning = false;
   private hist = Buffer.alloc(0);
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
-  /** Start offsets in `hist` where the replay may begin; confirmed or still matching. */
-  private candidates: number[] = [];
+  private pending = Buffer.alloc(0);
+  private searchFrom = 0;
 
   /** `keepBytes` must exceed the service's replay size (256 KiB). */
   constructor(readonly keepBytes = 512 * 1024) {}
@@ -39,10 +40,9 @@ export class ReplayAligner {
   /** Call when a reattach is confirmed; the following bytes start with the replay. */
   begin(): void {
     this.hist = this.total === 0 ? Buffer.alloc(0) : Buffer.concat(this.chunks, this.total);
-    this.aligning = true;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.candidates = [];
+    this.aligning = this.hist.length > 0;
+    this.pending = Buffer.alloc(0);
+    this.searchFrom = 0;
   }
 
   /** Forgets history: after a gap, old bytes can no longer be matched. */
@@ -50,9 +50,8 @@ export class ReplayAligner {
     this.chunks = [];
     this.total = 0;
     this.aligning = false;
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.candidates = [];
+    this.hist = Buffer.alloc(0);
+    this.pending = Buffer.alloc(0);
   }
 
   push(chunk: Buffer): AlignmentResult {
@@ -60,58 +59,41 @@ export class ReplayAligner {
       this.record(chunk);
       return { emit: chunk };
     }
-    const before = this.pendingBytes;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    const P = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.pendingBytes);
-    this.pending = [P];
-    if (before === 0) this.seed(P);
-    else this.filter(P, before);
-    if (this.hasOpenCandidate(P.length) && P.length < this.keepBytes) return { emit: Buffer.alloc(0) };
-    return this.decide(P);
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const end = this.findHistoryEnd();
+    if (end >= 0) return this.decide(end);
+    // More than any replay holds and still no match: it is all new.
+    if (this.pending.length > this.keepBytes + this.hist.length) return this.decide(0);
+    return { emit: Buffer.alloc(0) };
   }
 
-  /** Decides with what has arrived (the replay stalled while still matching old bytes). */
+  /** The replay paused without containing what was already delivered: treat it as new. */
   settle(): AlignmentResult {
     if (!this.aligning) return { emit: Buffer.alloc(0) };
-    const P = this.pendingBytes === 0 ? Buffer.alloc(0) : Buffer.concat(this.pending, this.pendingBytes);
-    return this.decide(P);
+    return this.decide(0);
   }
 
-  private decide(P: Buffer): AlignmentResult {
-    const T = this.hist.length;
-    let best = T; // start offset of the longest confirmed overlap; T means none
-    for (const p of this.candidates) if (P.length >= T - p && p < best) best = p;
-    const skipped = T - best;
+  /** Offset in `pending` just after the end of the history, or -1 if not (yet) found. */
+  private findHistoryEnd(): number {
+    const H = this.hist;
+    const P = this.pending;
+    const anchor = H.subarray(H.length - Math.min(H.length, ANCHOR_BYTES));
+    for (let at = P.indexOf(anchor, this.searchFrom); at >= 0; at = P.indexOf(anchor, at + 1)) {
+      const end = at + anchor.length;
+      const span = Math.min(end, H.length);
+      if (P.compare(H, H.length - span, H.length, end - span, end) === 0) return end;
+    }
+    this.searchFrom = Math.max(0, P.length - anchor.length + 1);
+    return -1;
+  }
+
+  private decide(skip: number): AlignmentResult {
+    const emit = this.pending.subarray(skip);
     this.aligning = false;
     this.hist = Buffer.alloc(0);
-    this.pending = [];
-    this.pendingBytes = 0;
-    this.candidates = [];
-    const emit = P.subarray(skipped);
+    this.pending = Buffer.alloc(0);
     this.record(emit);
-    return { emit, skipped };
-  }
-
-  private seed(P: Buffer): void {
-    const H = this.hist;
-    const T = H.length;
-    if (T === 0 || P.length === 0) return;
-    const needle = P.subarray(0, Math.min(P.length, 64));
-    const found = new Set<number>();
-    for (let at = H.indexOf(needle); at >= 0; at = H.indexOf(needle, at + 1)) found.add(at);
-    // Starts so near the end that the needle runs past the history.
-    for (let p = Math.max(0, T - needle.length + 1); p < T; p++) found.add(p);
-    this.candidates = [...found].filter((p) => matches(H, p, P, 0, P.length));
-  }
-
-  private filter(P: Buffer, from: number): void {
-    this.candidates = this.candidates.filter((p) => matches(this.hist, p, P, from, P.length));
-  }
-
-  private hasOpenCandidate(pendingLength: number): boolean {
-    const T = this.hist.length;
-    return this.candidates.some((p) => pendingLength < T - p);
+    return { emit, skipped: skip };
   }
 
   private record(chunk: Buffer): void {
@@ -122,12 +104,4 @@ export class ReplayAligner {
       this.total -= this.chunks.shift()!.length;
     }
   }
-}
-
-/** Whether P[from:to] equals H[p+from : p+to], compared only where H has bytes. */
-function matches(H: Buffer, p: number, P: Buffer, from: number, to: number): boolean {
-  const hEnd = Math.min(H.length, p + to);
-  const hStart = p + from;
-  if (hStart >= hEnd) return true;
-  return H.compare(P, from, from + (hEnd - hStart), hStart, hEnd) === 0;
 }
