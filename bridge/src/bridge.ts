@@ -202,7 +202,7 @@ export class Bridge {
       }
       // Set before the load so the conversation history the agent replays reaches the client.
       this.session = session;
-      const result = await this.startAgentFor(session, agent, params, LOAD_BUDGET_MS - (Date.now() - started));
+      const result = await this.startAgentFor(session, agent, params, LOAD_BUDGET_MS - (Date.now() - started), true);
       this.log.info('session-loaded', { sessionId: client.id, afterMs: Date.now() - started, restored: result.restored });
       this.reply(resultResponse(id, result.loadResult ?? {}));
     } catch (e) {
@@ -227,6 +227,8 @@ export class Bridge {
     agent: RemoteAgent,
     loadParams: unknown,
     budgetMs: number,
+    /** The client asked for the load and expects the history; a restart for a prompt must not replay it into the turn. */
+    forwardHistory: boolean,
   ): Promise<{ restored: boolean; loadResult?: Record<string, unknown> }> {
     const deadline = Date.now() + budgetMs;
     const base = (loadParams ?? {}) as Record<string, unknown>;
@@ -235,7 +237,7 @@ export class Bridge {
     await agent.launch(Math.min(20_000, remaining(deadline)));
     await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
     // Messages only: if the agent dies on the load, that is handled here, not as the end of the bridge.
-    agent.on('message', this.onAgentMessage);
+    if (forwardHistory) agent.on('message', this.onAgentMessage);
     if (agent.agentCapabilities.loadSession === true) {
       try {
         // Leave time for the fallback below if the agent cannot load (or hangs on it).
@@ -256,7 +258,7 @@ export class Bridge {
           session.agent = agent;
           await agent.launch(Math.min(20_000, remaining(deadline)));
           await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
-          agent.on('message', this.onAgentMessage);
+          if (forwardHistory) agent.on('message', this.onAgentMessage);
         }
       }
     }
@@ -364,7 +366,7 @@ export class Bridge {
       this.watch(agent);
       return agent;
     }
-    await this.startAgentFor(session, agent, { cwd: this.lastCwd ?? '/', mcpServers: [] }, LOAD_BUDGET_MS);
+    await this.startAgentFor(session, agent, { cwd: this.lastCwd ?? '/', mcpServers: [] }, LOAD_BUDGET_MS, false);
     return session.agent!;
   }
 

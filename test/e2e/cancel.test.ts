@@ -1,0 +1,60 @@
+import { Harness, remoteOf } from '../support/bridge-harness';
+
+function pidOf(text: string): number {
+  return Number(/^pid:(\d+)$/.exec(text)![1]);
+}
+
+describe('cancel', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await Harness.start();
+  });
+  afterEach(async () => {
+    await h.dispose();
+  });
+
+  test('stop: the remote agent is ended, the prompt answers "cancelled", and the next prompt restarts it with its history', async () => {
+    const sessionId = await h.newThread({ quietUpdates: true });
+    const { runtimeSessionId, shellId } = remoteOf(sessionId);
+    await h.client.prompt(sessionId, 'before the long task');
+    const before = pidOf((await h.client.prompt(sessionId, 'pid')).text);
+
+    const turn = h.client.prompt(sessionId, 'slow 1000 20');
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = h.emulator.waitFor('shell-exit', (e) => e.shellId === shellId);
+    h.client.cancel(sessionId);
+    const reply = await turn;
+    expect(reply.result.stopReason).toBe('cancelled');
+    expect(reply.text.length).toBeGreaterThan(0);
+    await exited;
+    expect(h.emulator.stats().shells.filter((s) => s.sessionId === runtimeSessionId && s.alive)).toHaveLength(0);
+
+    const restarted = await h.client.prompt(sessionId, 'pid');
+    // The restarted agent reloads its conversation; that history must not leak into this turn.
+    expect(restarted.updates).toBe(1);
+    expect(pidOf(restarted.text)).not.toBe(before);
+    const history = JSON.parse((await h.client.prompt(sessionId, 'history')).text);
+    expect(history.slice(0, 2)).toEqual(['before the long task', 'pid']);
+    expect(h.logEvents().some((e) => e.event === 'agent-stopped')).toBe(true);
+  });
+
+  test('noop: the cancel is ignored and the prompt runs to its end in the same agent', async () => {
+    const sessionId = await h.newThread({ args: ['--cancel-strategy', 'noop'], quietUpdates: true });
+    const before = pidOf((await h.client.prompt(sessionId, 'pid')).text);
+    const turn = h.client.prompt(sessionId, 'slow 20 25');
+    await new Promise((r) => setTimeout(r, 100));
+    h.client.cancel(sessionId);
+    const reply = await turn;
+    expect(reply.result.stopReason).toBe('end_turn');
+    expect(reply.updates).toBe(20);
+    expect(pidOf((await h.client.prompt(sessionId, 'pid')).text)).toBe(before);
+    expect(h.logEvents().find((e) => e.event === 'cancel-ignored')).toMatchObject({ reason: 'cancel strategy is noop' });
+  });
+
+  test('stop with no prompt running changes nothing', async () => {
+    const sessionId = await h.newThread();
+    const before = pidOf((await h.client.prompt(sessionId, 'pid')).text);
+    h.client.cancel(sessionId);
+    expect(pidOf((await h.client.prompt(sessionId, 'pid')).text)).toBe(before);
+  });
+});
