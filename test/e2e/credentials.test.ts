@@ -1,0 +1,41 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { Harness, remoteOf } from '../support/bridge-harness';
+import { TEST_REGION, TEST_TEMPORARY_CREDENTIALS } from '../support/emulator';
+
+describe('credentials', () => {
+  let h: Harness;
+  beforeEach(async () => {
+    h = await Harness.start();
+  });
+  afterEach(async () => {
+    await h.dispose();
+  });
+
+  test('come from the standard provider chain (here a credential_process profile) and are refreshed before they expire', async () => {
+    const counter = path.join(h.dir, 'credential-calls');
+    const script = path.join(h.dir, 'creds.sh');
+    // Temporary credentials that expire in two minutes: inside the SDK's refresh window, so every signing fetches anew.
+    writeFileSync(
+      script,
+      `#!/bin/sh\necho x >> ${counter}\nexp=$(date -u -d '+2 minutes' +%Y-%m-%dT%H:%M:%SZ)\n` +
+        `printf '{"Version":1,"AccessKeyId":"%s","SecretAccessKey":"%s","SessionToken":"%s","Expiration":"%s"}' ` +
+        `'${TEST_TEMPORARY_CREDENTIALS.accessKeyId}' '${TEST_TEMPORARY_CREDENTIALS.secretAccessKey}' '${TEST_TEMPORARY_CREDENTIALS.sessionToken}' "$exp"\n`,
+      { mode: 0o755 },
+    );
+    const config = path.join(h.dir, 'aws-config');
+    writeFileSync(config, `[profile bridge]\ncredential_process = ${script}\nregion = ${TEST_REGION}\n`);
+    const env = { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: 'bridge', AWS_CONFIG_FILE: config, AWS_SHARED_CREDENTIALS_FILE: path.join(h.dir, 'none') };
+
+    const sessionId = await h.newThread({ env });
+    expect((await h.client.prompt(sessionId, 'signed')).text).toBe('echo: signed');
+    for (let i = 0; i < 2; i++) {
+      h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+      expect((await h.client.prompt(sessionId, `after drop ${i}`)).text).toBe(`echo: after drop ${i}`);
+    }
+    const calls = readFileSync(counter, 'utf8').trim().split('\n').length;
+    expect(calls).toBeGreaterThanOrEqual(3);
+    expect(JSON.stringify(h.logEvents())).not.toContain(TEST_TEMPORARY_CREDENTIALS.secretAccessKey);
+    expect(JSON.stringify(h.logEvents())).not.toContain(TEST_TEMPORARY_CREDENTIALS.sessionToken!);
+  });
+});
