@@ -26,8 +26,8 @@ export class ReplayAligner {
   private chunks: Buffer[] = [];
   private total = 0;
   private aligning = false;
-  private hist = Buffer.alloc(0);
-  private pending = Buffer.alloc(0);
+  private hist: Buffer = Buffer.alloc(0);
+  private pending: Buffer = Buffer.alloc(0);
   private searchFrom = 0;
 
   /** `keepBytes` must exceed the service's replay size (256 KiB). */
