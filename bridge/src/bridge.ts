@@ -85,6 +85,11 @@ export class Bridge {
     return this.deps.logger;
   }
 
+  /** Client input not yet sent to the shell; the caller stops reading stdin while it is large. */
+  get inputBacklog(): number {
+    return this.session?.agent?.shell.pendingInput ?? 0;
+  }
+
   /** One line from the client (without its newline). */
   onClientLine(line: Buffer): void {
     if (this.closing) return;

@@ -8,6 +8,8 @@ import { errorResponse, INVALID_REQUEST } from './jsonrpc';
 import { MAX_CLIENT_LINE_BYTES, readClientLines, StdoutWriter } from './stdio';
 import { credentialChain } from './credentials';
 
+const MAX_INPUT_BACKLOG = 32 * 1024 * 1024;
+
 function fail(message: string): never {
   process.stderr.write(`openab-agentcore-bridge: ${message} (see --help)\n`);
   process.exit(2);
@@ -72,8 +74,26 @@ function main(): void {
     cancelStrategy: config.cancelStrategy,
   });
 
+  // Every buffer has a limit: stop reading stdin while the shell is not taking input fast enough.
+  let paused = false;
+  const throttle = () => {
+    if (!paused && bridge.inputBacklog > MAX_INPUT_BACKLOG) {
+      paused = true;
+      process.stdin.pause();
+      const poll = setInterval(() => {
+        if (bridge.inputBacklog < MAX_INPUT_BACKLOG / 4) {
+          clearInterval(poll);
+          paused = false;
+          process.stdin.resume();
+        }
+      }, 20);
+    }
+  };
   readClientLines(process.stdin, {
-    onLine: (line) => bridge.onClientLine(line),
+    onLine: (line) => {
+      bridge.onClientLine(line);
+      throttle();
+    },
     onOverflow: (bytes) => {
       logger.warn('client-line-too-long', { bytes, limit: MAX_CLIENT_LINE_BYTES });
       out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: message larger than ${MAX_CLIENT_LINE_BYTES} bytes`));

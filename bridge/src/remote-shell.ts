@@ -75,6 +75,11 @@ export class RemoteShell extends EventEmitter {
     });
   }
 
+  /** Input bytes waiting to be framed (held while reattaching, or paced). */
+  get pendingInput(): number {
+    return this.sender.pendingBytes;
+  }
+
   get shellId(): string {
     return this.options.target.shellId;
   }

@@ -1,4 +1,4 @@
-import { Harness, remoteOf } from '../support/bridge-harness';
+import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
 
 function pidOf(text: string): number {
   return Number(/^pid:(\d+)$/.exec(text)![1]);
@@ -6,12 +6,7 @@ function pidOf(text: string): number {
 
 describe('cancel', () => {
   let h: Harness;
-  beforeEach(async () => {
-    h = await Harness.start();
-  });
-  afterEach(async () => {
-    await h.dispose();
-  });
+  useHarness((x) => (h = x));
 
   test('stop: the remote agent is ended, the prompt answers "cancelled", and the next prompt restarts it with its history', async () => {
     const sessionId = await h.newThread({ quietUpdates: true });

@@ -1,16 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Harness, remoteOf } from '../support/bridge-harness';
+import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
 import { TEST_REGION, TEST_TEMPORARY_CREDENTIALS } from '../support/emulator';
 
 describe('credentials', () => {
   let h: Harness;
-  beforeEach(async () => {
-    h = await Harness.start();
-  });
-  afterEach(async () => {
-    await h.dispose();
-  });
+  useHarness((x) => (h = x));
 
   test('come from the standard provider chain (here a credential_process profile) and are refreshed before they expire', async () => {
     const counter = path.join(h.dir, 'credential-calls');

@@ -1,14 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { BRIDGE_BUNDLE, Harness, remoteOf } from '../support/bridge-harness';
+import { BRIDGE_BUNDLE, Harness, remoteOf, useHarness } from '../support/bridge-harness';
 
 describe('failure is an answer, never a hang', () => {
   let h: Harness;
-  beforeEach(async () => {
-    h = await Harness.start();
-  });
-  afterEach(async () => {
-    await h.dispose();
-  });
+  useHarness((x) => (h = x));
 
   const exitOf = () => h.client.waitForEvent('exit', undefined, 15_000) as Promise<{ code: number | null }>;
 

@@ -1,14 +1,9 @@
 import { bigText, burstText, digestPrompt, digestReply } from '../support/patterns';
-import { Harness, remoteOf } from '../support/bridge-harness';
+import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
 
 describe('relay', () => {
   let h: Harness;
-  beforeEach(async () => {
-    h = await Harness.start();
-  });
-  afterEach(async () => {
-    await h.dispose();
-  });
+  useHarness((x) => (h = x));
 
   function maxFrameRate(runtimeSessionId: string): number {
     return Math.max(0, ...h.emulator.stats().connections.filter((c) => c.sessionId === runtimeSessionId).map((c) => c.maxFramesPerSecond));

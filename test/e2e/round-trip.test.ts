@@ -1,13 +1,8 @@
-import { Harness, remoteOf } from '../support/bridge-harness';
+import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
 
 describe('bridge round trip', () => {
   let h: Harness;
-  beforeEach(async () => {
-    h = await Harness.start();
-  });
-  afterEach(async () => {
-    await h.dispose();
-  });
+  useHarness((x) => (h = x));
 
   test('initialize, session/new and a prompt with streamed updates, as OAB drives it', async () => {
     await h.spawnBridge();

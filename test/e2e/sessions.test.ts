@@ -1,4 +1,4 @@
-import { AGENT_COMMAND, Harness, remoteOf } from '../support/bridge-harness';
+import { AGENT_COMMAND, Harness, remoteOf, useHarness } from '../support/bridge-harness';
 
 /** What a fresh bridge process does when OAB resumes a saved thread. */
 async function resume(h: Harness, sessionId: string, shellCommand?: string) {
@@ -17,12 +17,7 @@ function pidOf(text: string): number {
 
 describe('one thread, one remote session', () => {
   let h: Harness;
-  beforeEach(async () => {
-    h = await Harness.start();
-  });
-  afterEach(async () => {
-    await h.dispose();
-  });
+  useHarness((x) => (h = x));
 
   test('a killed bridge is replaced by a new one that reattaches to the same running agent, with no replayed duplicates', async () => {
     const sessionId = await h.newThread();

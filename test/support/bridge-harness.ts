@@ -120,3 +120,16 @@ export function remoteOf(sessionId: string): ClientSessionId {
   if (!ids) throw new Error(`not a bridge session id: ${sessionId}`);
   return ids;
 }
+
+/** A fresh harness per test: `let h: Harness; useHarness((x) => (h = x));` */
+export function useHarness(set: (h: Harness) => void, options?: HarnessOptions): void {
+  let current: Harness | undefined;
+  beforeEach(async () => {
+    current = await Harness.start(options);
+    set(current);
+  });
+  afterEach(async () => {
+    await current?.dispose();
+    current = undefined;
+  });
+}
