@@ -1,0 +1,77 @@
+import { FrameSender } from '../../bridge/src/frame-sender';
+import { Channel, MAX_MESSAGE_BYTES } from '../../bridge/src/frames';
+
+/** A sink that records frames with the (fake) time they were sent. */
+function recordingSink(now: () => number) {
+  const frames: Array<{ at: number; frame: Buffer }> = [];
+  return {
+    frames,
+    sink: {
+      send: (frame: Buffer, done: () => void) => {
+        frames.push({ at: now(), frame });
+        setImmediate(done);
+        return true;
+      },
+    },
+  };
+}
+
+describe('FrameSender', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+  const now = () => Date.now();
+
+  test('a 5 MB message leaves in frames of at most 64 KiB, cut between characters, and reassembles exactly', async () => {
+    const { frames, sink } = recordingSink(now);
+    const s = new FrameSender({ now, maxInFlightBytes: Number.MAX_SAFE_INTEGER });
+    s.attach(sink);
+    const message = Buffer.from(`${'aé€😀'.repeat(500_000)}\n`);
+    s.write(message);
+    await jest.advanceTimersByTimeAsync(2_000);
+    expect(frames.every((f) => f.frame.length <= MAX_MESSAGE_BYTES && f.frame[0] === Channel.STDIN)).toBe(true);
+    for (const f of frames) {
+      const payload = f.frame.subarray(1);
+      expect(Buffer.from(payload.toString('utf8')).equals(payload)).toBe(true);
+    }
+    expect(Buffer.concat(frames.map((f) => f.frame.subarray(1))).equals(message)).toBe(true);
+  });
+
+  test('a lone message is sent at once; a burst is coalesced and never exceeds 250 frames in any second', async () => {
+    const { frames, sink } = recordingSink(now);
+    const s = new FrameSender({ now });
+    s.attach(sink);
+    s.write(Buffer.from('{"lone":1}\n'));
+    expect(frames).toHaveLength(1);
+    for (let i = 0; i < 5000; i++) s.write(Buffer.from(`{"n":${i}}\n`));
+    await jest.advanceTimersByTimeAsync(5_000);
+    const all = Buffer.concat(frames.slice(1).map((f) => f.frame.subarray(1))).toString();
+    expect(all.split('\n').filter(Boolean)).toHaveLength(5000);
+    expect(frames.length).toBeLessThan(300);
+    for (let i = 0, j = 0; i < frames.length; i++) {
+      while (frames[i].at - frames[j].at >= 1000) j++;
+      expect(i - j + 1).toBeLessThan(250);
+    }
+  });
+
+  test('without a connection data waits, in order, and flows when one is attached', async () => {
+    const { frames, sink } = recordingSink(now);
+    const s = new FrameSender({ now });
+    s.write(Buffer.from('first\n'));
+    s.write(Buffer.from('second\n'));
+    expect(s.pendingBytes).toBe(13);
+    s.attach(sink);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(Buffer.concat(frames.map((f) => f.frame.subarray(1))).toString()).toBe('first\nsecond\n');
+  });
+
+  test('control frames go before queued data', async () => {
+    const { frames, sink } = recordingSink(now);
+    const s = new FrameSender({ now, burst: 1, ratePerSecond: 100 });
+    s.attach(sink);
+    s.write(Buffer.from('a\n')); // takes the only token
+    s.write(Buffer.from('b\n'));
+    s.sendControl(Channel.HEARTBEAT);
+    await jest.advanceTimersByTimeAsync(100);
+    expect(frames.map((f) => f.frame[0])).toEqual([Channel.STDIN, Channel.HEARTBEAT, Channel.STDIN]);
+  });
+});
