@@ -32,7 +32,7 @@ describe('signShellUpgrade', () => {
       lookupCredentials: (id) => (id === TEST_TEMPORARY_CREDENTIALS.accessKeyId ? TEST_TEMPORARY_CREDENTIALS : undefined),
       now: now.getTime(),
     });
-    expect(verdict).toEqual({ ok: true });
+    expect(verdict).toEqual({ ok: true, accessKeyId: TEST_TEMPORARY_CREDENTIALS.accessKeyId });
   });
 
   test('a non-default qualifier is sent and signed; the default is left out as the SDK does', async () => {
