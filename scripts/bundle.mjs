@@ -17,6 +17,8 @@ const common = {
 const entries = [
   // The product: no dependency may stay external, it runs with no node_modules beside it.
   { entryPoints: ['bridge/src/main.ts'], outfile: 'dist/bridge.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } },
+  // In-runtime programs, into the runtime image's build context.
+  { entryPoints: ['runtimes/src/acp-session.ts'], outfile: 'runtimes/kiro/app/acp-session.js', format: 'cjs' },
   // Test and demo support; node-pty is a native addon and stays in node_modules.
   { entryPoints: ['test/support/emulator/main.ts'], outfile: 'dist/test/emulator.js', format: 'cjs', external: ['node-pty'] },
   { entryPoints: ['test/support/acp-agent.mts'], outfile: 'dist/test/acp-agent.mjs', format: 'esm' },

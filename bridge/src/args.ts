@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { isValidRegion, parseRuntimeArn, RuntimeArn } from './arn';
+import { DEFAULT_LAUNCHER } from './framed';
 
 export type CancelStrategy = 'stop' | 'noop';
 export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
@@ -18,6 +19,8 @@ export interface BridgeConfig {
   readonly endpointUrl: string;
   readonly logLevel: LogLevel;
   readonly logFile?: string;
+  /** The runtime image's launcher; when present the agent runs under it in framed mode. */
+  readonly launcher?: string;
 }
 
 export type ParsedArgs =
@@ -50,6 +53,9 @@ Options:
                               http:// means an unencrypted ws:// connection (local emulator)
   --log-level <level>         error|warn|info|debug (default: info); message contents only at debug
   --log-file <path>           append logs to this file instead of stderr
+  --launcher <path>|none      the runtime image's launcher; when it exists in the shell the agent
+                              runs under it and messages are numbered, checksummed and
+                              acknowledged both ways (default: ${DEFAULT_LAUNCHER})
   --help                      show this help
   --version                   show the version
 
@@ -72,6 +78,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'endpoint-url': { type: 'string' },
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
+        launcher: { type: 'string' },
         help: { type: 'boolean' },
         version: { type: 'boolean' },
       },
@@ -118,6 +125,11 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   const logFile = values['log-file'] as string | undefined;
   if (logFile !== undefined && logFile.trim() === '') return { kind: 'error', message: '--log-file must not be empty' };
 
+  const launcherText = (values.launcher as string | undefined) ?? DEFAULT_LAUNCHER;
+  if (launcherText !== 'none' && !/^\/[A-Za-z0-9._\/-]+$/.test(launcherText)) {
+    return { kind: 'error', message: `--launcher must be an absolute path (letters, digits, . _ - /) or "none", got "${launcherText}"` };
+  }
+
   const endpointText = (values['endpoint-url'] as string | undefined)
     ?? nonEmpty(env.AWS_ENDPOINT_URL_BEDROCK_AGENTCORE)
     ?? `https://bedrock-agentcore.${region}.amazonaws.com`;
@@ -137,6 +149,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       endpointUrl: endpoint,
       logLevel: logLevel as LogLevel,
       logFile,
+      launcher: launcherText === 'none' ? undefined : launcherText,
     },
   };
 }

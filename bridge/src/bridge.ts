@@ -197,7 +197,7 @@ export class Bridge {
     try {
       alive = await agent.open();
       if (alive) {
-        await agent.resync();
+        await agent.negotiate();
         session.agent = agent;
         this.session = session;
         this.watch(agent);
@@ -366,7 +366,7 @@ export class Bridge {
     const agent = this.newAgent(session.client);
     const alive = await agent.open();
     if (alive) {
-      await agent.resync();
+      await agent.negotiate();
       session.agent = agent;
       this.watch(agent);
       return agent;
@@ -407,6 +407,7 @@ export class Bridge {
       logger: this.log,
       attachWindowMs,
       heartbeatMs: this.deps.heartbeatMs,
+      launcher: c.launcher,
     });
   }
 

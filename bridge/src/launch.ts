@@ -15,7 +15,11 @@ export interface LaunchLine {
   readonly failedMarker: string;
 }
 
-export function launchLine(shellCommand: string, nonce: string, shellId: string): LaunchLine {
+/**
+ * With a `launcher` path, the agent runs under it when the image has it (framed mode)
+ * and directly otherwise; the bridge tells which by probing once the agent is up.
+ */
+export function launchLine(shellCommand: string, nonce: string, shellId: string, launcher?: string): LaunchLine {
   if (/[\r\n]/.test(shellCommand)) throw new Error('shell command must be a single line');
   if (!/^[A-Za-z0-9]+$/.test(nonce)) throw new Error('nonce must be alphanumeric');
   const ready = `OPENAB_AGENT_READY_${nonce}`;
@@ -29,7 +33,9 @@ export function launchLine(shellCommand: string, nonce: string, shellId: string)
   const text =
     `export PATH="\${PATH:+$PATH:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"; ` +
     `stty raw -echo -iexten 2>/dev/null && printf '%s%s\\n' '${readyA}' '${readyB}' && ` +
-    `${assignments}exec ${command} 2>>${log}; ` +
+    (launcher
+      ? `{ if [ -x ${quote(launcher)} ]; then ${assignments}exec ${quote(launcher)} ${command}; else ${assignments}exec ${command} 2>>${log}; fi; }; `
+      : `${assignments}exec ${command} 2>>${log}; `) +
     // On failure, say why (exec's complaint went to the log) and linger so the PTY drains before hangup.
     `printf '%s%s %s\\n' '${failedA}' '${failedB}' "$?"; tail -n 3 ${log} 2>/dev/null; sleep 1; exit 127\r`;
   return { text, readyMarker: ready, failedMarker: failed };
@@ -39,6 +45,10 @@ export function launchLine(shellCommand: string, nonce: string, shellId: string)
 export function splitAssignments(shellCommand: string): { assignments: string; command: string } {
   const m = /^\s*((?:[A-Za-z_][A-Za-z0-9_]*=(?:'[^']*'|"[^"\\`$]*"|[^\s'"\\`$;&|<>()]*)\s+)*)(.*)$/s.exec(shellCommand)!;
   return { assignments: m[1].replace(/\s+$/, '') + (m[1].trim() ? ' ' : ''), command: m[2] };
+}
+
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function halves(s: string): [string, string] {

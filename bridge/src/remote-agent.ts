@@ -1,6 +1,8 @@
 /**
  * The ACP agent process running in a remote shell: starts it (or finds it still
- * running), turns the shell's output into JSON-RPC lines, answers the bridge's own
+ * running), finds out whether it runs under the runtime's launcher (framed mode:
+ * numbered, checksummed, acknowledged messages) or directly on the terminal (plain
+ * mode), turns the shell's output into JSON-RPC messages, answers the bridge's own
  * requests to it, and hands every other message up.
  */
 import { randomBytes } from 'node:crypto';
@@ -8,7 +10,10 @@ import { EventEmitter } from 'node:events';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { BridgeError } from './errors';
 import { Message, parseLine, requestLine } from './jsonrpc';
+import { FRAMED_VERSION, parseHello, SYNC_METHOD } from './framed';
 import { launchLine } from './launch';
+import { isLinkLine } from './link-frame';
+import { ReliableLink } from './reliable-link';
 import { LineSplitter } from './line-splitter';
 import type { Logger } from './logger';
 import { PreambleScanner, readableTerminalText } from './preamble';
@@ -27,7 +32,11 @@ export interface RemoteAgentOptions {
   readonly logger: Logger;
   readonly attachWindowMs?: number;
   readonly heartbeatMs?: number;
+  /** The launcher's absolute path in the runtime image; none for plain mode only. */
+  readonly launcher?: string;
 }
+
+export type Channel = 'unknown' | 'plain' | 'framed';
 
 export interface RpcError {
   readonly code: number;
@@ -67,6 +76,10 @@ export class RemoteAgent extends EventEmitter {
   private nextInternal = 1;
   private syncId: string | undefined;
   private skippedLines = 0;
+  /** How messages travel: decided by the probe after start or attach. */
+  channel: Channel = 'unknown';
+  private link: ReliableLink | undefined;
+  private ackTimer: NodeJS.Timeout | undefined;
   private exited: string | undefined;
   private launchWaiter: ((r: { ok: true } | { ok: false; error: BridgeError }) => void) | undefined;
   private syncWaiter: (() => void) | undefined;
@@ -94,7 +107,13 @@ export class RemoteAgent extends EventEmitter {
     this.shell.on('output', (b: Buffer) => this.onOutput(b));
     this.shell.on('exit', (e: ExitEvent) => this.onExit(e.reason));
     this.shell.on('lost', (e: BridgeError) => this.onLost(e));
+    this.shell.on('resumed', () => this.onResumed());
     this.shell.on('gap', (bytes: number) => {
+      if (this.link) {
+        // Framed mode: the launcher resends whatever the gap swallowed.
+        this.options.logger.info('output-gap-recovered', { bytes });
+        return;
+      }
       const dropped = this.splitter.reset();
       this.options.logger.error('output-lost', { bytes, partialLineBytes: dropped });
       this.emit('gap', bytes);
@@ -122,7 +141,7 @@ export class RemoteAgent extends EventEmitter {
   /** Types the launch line into a fresh shell and waits until the agent's output begins. */
   async launch(timeoutMs = 20_000): Promise<void> {
     const nonce = randomBytes(8).toString('hex');
-    const line = launchLine(this.options.shellCommand, nonce, this.options.ids.shellId);
+    const line = launchLine(this.options.shellCommand, nonce, this.options.ids.shellId, this.options.launcher);
     this.scanner = new PreambleScanner(line.readyMarker, line.failedMarker);
     this.mode = 'preamble';
     const result = new Promise<{ ok: true } | { ok: false; error: BridgeError }>((resolve) => (this.launchWaiter = resolve));
@@ -142,25 +161,30 @@ export class RemoteAgent extends EventEmitter {
     clearTimeout(timer);
     this.launchWaiter = undefined;
     if (!r.ok) throw r.error;
+    await this.negotiate();
   }
 
   /**
-   * After reattaching to a running agent from a new bridge process: everything the
-   * shell replays is old, so drop output until the agent answers a probe.
+   * Finds out how to talk to the agent, and (after reattaching from a new bridge
+   * process) drops everything the shell replays: all output before the answer to
+   * the probe is old. A launcher answers with a hello frame (framed mode); an agent
+   * on the terminal answers the unknown `_`-method with an error (plain mode).
    */
-  async resync(timeoutMs = 5_000): Promise<void> {
+  async negotiate(timeoutMs = 5_000): Promise<Channel> {
     const id = this.newInternalId();
     this.syncId = id;
     this.skippedLines = 0;
     const done = new Promise<void>((resolve) => (this.syncWaiter = resolve));
-    // `_`-prefixed methods are ACP extensions; an agent answers unknown ones with an error, which is all we need.
-    this.shell.write(requestLine(id, '_openab/sync', {}));
+    this.shell.write(requestLine(id, SYNC_METHOD, { framedVersion: FRAMED_VERSION }));
     const timer = setTimeout(() => {
-      this.log.warn('resync-timeout', { afterMs: timeoutMs, skippedLines: this.skippedLines });
+      this.log.warn('probe-timeout', { afterMs: timeoutMs, skippedLines: this.skippedLines });
+      this.channel = 'plain';
       this.finishSync();
     }, timeoutMs);
     await done;
     clearTimeout(timer);
+    this.log.info('channel', { mode: this.channel, skippedLines: this.skippedLines });
+    return this.channel;
   }
 
   async initialize(params: unknown, timeoutMs = 30_000): Promise<Record<string, unknown>> {
@@ -183,13 +207,40 @@ export class RemoteAgent extends EventEmitter {
         reject(new BridgeError('BRIDGE_AGENT_TIMEOUT', `the agent did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
       this.internal.set(id, { resolve, reject, timer });
-      this.shell.write(requestLine(id, method, params));
+      this.send(requestLine(id, method, params));
     });
   }
 
-  /** Sends one client line (with its newline) to the agent. */
+  /** Sends one message (a line with its newline) to the agent. */
   send(line: Buffer): void {
-    this.shell.write(line);
+    if (this.link) {
+      const payload = line[line.length - 1] === 0x0a ? line.subarray(0, line.length - 1) : line;
+      this.shell.write(this.link.send(payload));
+    } else {
+      this.shell.write(line);
+    }
+  }
+
+  /** Framed mode, after a reattach: say what we have, and send again what the launcher has not acknowledged. */
+  private onResumed(): void {
+    if (!this.link) return;
+    // A frame cut off by the drop continues nowhere: both sides start clean at the next line
+    // (the newline ends whatever partial line the launcher holds, so the resume is read whole).
+    this.splitter.reset();
+    this.shell.clearInput();
+    const again = this.link.unacked();
+    this.log.info('framed-resume', { delivered: this.link.delivered, resending: again.length });
+    this.shell.write(Buffer.concat([NEWLINE_BYTE, this.link.control('R', Buffer.from('{}'))]));
+    again.forEach((f) => this.shell.write(f));
+  }
+
+  private scheduleAck(): void {
+    if (this.ackTimer) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      const ack = this.link?.takeAck();
+      if (ack) this.shell.write(ack);
+    }, 20);
   }
 
   pauseOutput(): void {
@@ -252,25 +303,64 @@ export class RemoteAgent extends EventEmitter {
 
   private onLine(line: Buffer): void {
     if (line.length === 0 || isBlank(line)) return;
+    if (isLinkLine(line)) return this.onLinkLine(line);
+    if (this.link) {
+      // Framed mode: anything unframed is the start of a replay cut mid-line, or terminal chatter.
+      this.noise(line, 'unframed output in framed mode', true);
+      return;
+    }
+    this.onMessageLine(line);
+  }
+
+  private onLinkLine(line: Buffer): void {
+    if (this.syncId !== undefined) {
+      const frame = new ReliableLink().receive(line);
+      const hello = frame.type === 'control' && frame.frame.kind === 'H' ? parseHello(frame.frame.payload) : undefined;
+      if (!hello) {
+        this.skippedLines++;
+        return;
+      }
+      this.link = new ReliableLink();
+      this.link.expectFrom(hello.nextSeq);
+      this.channel = 'framed';
+      this.shell.setReplayAlignment(false);
+      this.log.info('replay-skipped', { lines: this.skippedLines, reason: 'probe answered' });
+      this.finishSync();
+      return;
+    }
+    if (!this.link) {
+      this.noise(line, 'framed output in plain mode');
+      return;
+    }
+    const r = this.link.receive(line);
+    if (r.type === 'deliver') {
+      this.scheduleAck();
+      this.onMessageLine(r.payload);
+    } else if (r.type === 'duplicate') {
+      this.scheduleAck();
+    } else if (r.type === 'invalid') {
+      this.log.debug('frame-damaged', { bytes: line.length });
+    } else if (r.type === 'gap') {
+      this.log.debug('frame-gap', { seq: r.seq, expected: r.expected });
+    }
+  }
+
+  private onMessageLine(line: Buffer): void {
     const parsed = parseLine(line);
     if (this.syncId !== undefined) {
       if (parsed.ok && parsed.message.kind === 'response' && parsed.message.id === this.syncId) {
-        this.log.info('replay-skipped', { lines: this.skippedLines, reason: 'reattached from a new bridge process' });
+        this.channel = 'plain';
+        this.log.info('replay-skipped', { lines: this.skippedLines, reason: 'probe answered' });
         this.finishSync();
       } else {
         this.skippedLines++;
+        // Old output, or what the shell said before the agent died: kept only as a possible explanation.
+        if (!parsed.ok) this.noise(line, parsed.message, true);
       }
       return;
     }
     if (!parsed.ok) {
-      // A terminal program may print banners, colour or progress: only JSON-RPC goes to the client.
-      const text = readableTerminalText(line.subarray(0, 2000), 3);
-      this.log.warn('agent-noise', { bytes: line.length, reason: parsed.message });
-      this.log.debug('agent-noise-text', { text });
-      if (text) {
-        this.recentNoise.push(text.slice(0, 300));
-        if (this.recentNoise.length > 4) this.recentNoise.shift();
-      }
+      this.noise(line, parsed.message);
       return;
     }
     const msg: Message = parsed.message;
@@ -284,6 +374,17 @@ export class RemoteAgent extends EventEmitter {
       return;
     }
     this.emit('message', line, msg);
+  }
+
+  /** A terminal program may print banners, colour or progress: only JSON-RPC goes to the client. */
+  private noise(line: Buffer, reason: string, quiet = false): void {
+    const text = readableTerminalText(line.subarray(0, 2000), 3);
+    if (!quiet) this.log.warn('agent-noise', { bytes: line.length, reason });
+    this.log.debug('agent-noise-text', { text });
+    if (text) {
+      this.recentNoise.push(text.slice(0, 300));
+      if (this.recentNoise.length > 4) this.recentNoise.shift();
+    }
   }
 
   private finishSync(): void {
@@ -316,6 +417,7 @@ export class RemoteAgent extends EventEmitter {
   private markExited(reason: string): void {
     if (this.exited !== undefined) return;
     this.exited = reason;
+    if (this.ackTimer) clearTimeout(this.ackTimer);
     this.finishSync();
     for (const [id, w] of this.internal) {
       clearTimeout(w.timer);
@@ -324,6 +426,8 @@ export class RemoteAgent extends EventEmitter {
     }
   }
 }
+
+const NEWLINE_BYTE = Buffer.from('\n');
 
 function toRpcError(e: unknown): RpcError {
   if (e && typeof e === 'object') {

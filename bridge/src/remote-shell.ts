@@ -40,6 +40,7 @@ export type ExitEvent = Extract<StatusEvent, { type: 'exited' }>;
 
 /**
  * Events: `output` (Buffer, new bytes only), `exit` (ExitEvent: the shell ended),
+ * `resumed` (reattached to the same shell; emitted before any of its output),
  * `lost` (BridgeError: the shell can no longer be reached or was taken over),
  * `gap` (number of output bytes the service dropped while detached).
  */
@@ -55,6 +56,7 @@ export class RemoteShell extends EventEmitter {
   private state: 'idle' | 'attached' | 'reattaching' | 'closing' | 'ended' = 'idle';
   private confirmed = false;
   private discardOutput = false;
+  private alignReplay = true;
   private confirmWaiter: ((status: StatusEvent | BridgeError) => void) | undefined;
   private earlyFrames: Frame[] = [];
   private endWaiter: (() => void) | undefined;
@@ -73,6 +75,17 @@ export class RemoteShell extends EventEmitter {
     this.sender = new FrameSender({
       onPaced: (info) => this.log.info('frames-paced', info),
     });
+  }
+
+  /** Framed mode dedupes by sequence number; byte alignment of the replay is then not wanted. */
+  setReplayAlignment(enabled: boolean): void {
+    this.alignReplay = enabled;
+    if (!enabled) this.aligner.reset();
+  }
+
+  /** Drops input queued for the shell (framed mode resends it all after a reattach anyway). */
+  clearInput(): void {
+    this.sender.clear();
   }
 
   /** Input bytes waiting to be framed (held while reattaching, or paced). */
@@ -283,14 +296,20 @@ export class RemoteShell extends EventEmitter {
     } else if (status.bytesDropped > 0) {
       // Output was lost while detached: nothing to align with, and the partial line before the gap is junk.
       this.aligner.reset();
+      this.emit('resumed');
       this.emit('gap', status.bytesDropped);
     } else {
-      this.aligner.begin();
+      if (this.alignReplay) this.aligner.begin();
+      this.emit('resumed');
     }
   }
 
   private onOutput(bytes: Buffer): void {
     if (this.discardOutput) return;
+    if (!this.alignReplay) {
+      this.emit('output', bytes);
+      return;
+    }
     const result = this.aligner.push(bytes);
     if (result.skipped !== undefined) this.onAligned(result.skipped);
     if (this.aligner.isAligning) this.armSettle();

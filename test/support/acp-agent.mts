@@ -8,6 +8,7 @@
 // stdout carries JSON-RPC lines only (unless a prompt asks for `noise`, or
 // ACP_TEST_AGENT_BANNER is set); SDK diagnostics (console.*) go to
 // <state>/agent.log, because inside a PTY stderr and stdout are the same stream.
+import { createHash } from 'node:crypto';
 import { agent, ndJsonStream, RequestError, PROTOCOL_VERSION } from '@agentclientprotocol/sdk';
 import type { AgentContext, AnyMessage, ContentBlock, SessionUpdate, StopReason } from '@agentclientprotocol/sdk';
 import { Readable, Writable } from 'node:stream';
@@ -109,8 +110,8 @@ function int(word: string | undefined, fallback: number): number {
 
 function recordReceived(msg: AnyMessage): void {
   try {
-    const m = msg as { method?: string; id?: unknown; params?: { sessionId?: unknown } };
-    const entry = {
+    const m = msg as { method?: string; id?: unknown; params?: { sessionId?: unknown; n?: unknown; data?: unknown } };
+    const entry: Record<string, unknown> = {
       pid: process.pid,
       t: Date.now(),
       method: m.method ?? null,
@@ -118,6 +119,11 @@ function recordReceived(msg: AnyMessage): void {
       sessionId: (m.params && typeof m.params === 'object' && m.params.sessionId) || null,
       bytes: Buffer.byteLength(JSON.stringify(msg)),
     };
+    // Test notifications carry a sequence number and a payload: record both so tests can check order and content.
+    if (m.method?.startsWith('_test/') && m.params && typeof m.params === 'object') {
+      entry.n = m.params.n ?? null;
+      entry.sha256 = createHash('sha256').update(String(m.params.data ?? '')).digest('hex');
+    }
     fs.appendFileSync(receivedLog, JSON.stringify(entry) + '\n');
   } catch (e) {
     log('received.log write failed', e);

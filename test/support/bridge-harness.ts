@@ -3,7 +3,7 @@
  * spawns the built bridge, which signs its way into the local AgentCore emulator,
  * whose real PTY runs the ACP test agent (official SDK).
  */
-import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AcpClientDriver, ACP_AGENT_BUNDLE, REPO_ROOT, SpawnOptions } from './acp-client-driver';
@@ -13,8 +13,12 @@ import { AgentCoreEmulator, EmulatorOptions, TEST_CREDENTIALS, TEST_REGION, TEST
 export const BRIDGE_BUNDLE = path.join(REPO_ROOT, 'dist', 'bridge.js');
 export const AGENT_COMMAND = `${process.execPath} ${ACP_AGENT_BUNDLE}`;
 
+export const LAUNCHER_BUNDLE = path.join(REPO_ROOT, 'runtimes', 'kiro', 'app', 'acp-session.js');
+
 export interface HarnessOptions {
   readonly emulator?: EmulatorOptions;
+  /** Run the agent under the runtime's launcher (framed mode), as the Kiro image does. */
+  readonly framed?: boolean;
 }
 
 export interface BridgeSpawnOptions {
@@ -30,6 +34,8 @@ export class Harness {
     readonly emulator: AgentCoreEmulator,
     readonly client: AcpClientDriver,
     readonly dir: string,
+    /** `--launcher` for the bridge: a path in framed mode, `none` otherwise. */
+    readonly launcher: string,
   ) {}
 
   static async start(options: HarnessOptions = {}): Promise<Harness> {
@@ -37,9 +43,19 @@ export class Harness {
       throw new Error('dist/ is missing: run `npm run build` first');
     }
     const dir = mkdtempSync(path.join(tmpdir(), 'oab-e2e-'));
-    const emulator = await AgentCoreEmulator.start({ stateDir: path.join(dir, 'sessions'), ...options.emulator });
+    const emulator = await AgentCoreEmulator.start({
+      stateDir: path.join(dir, 'sessions'),
+      ...options.emulator,
+      shellEnv: { OPENAB_AGENT_LOG: path.join(dir, 'agent.log'), ...options.emulator?.shellEnv },
+    });
     const client = await AcpClientDriver.start();
-    return new Harness(emulator, client, dir);
+    let launcher = 'none';
+    if (options.framed) {
+      // What the image installs as /app/bin/acp-session, pointing at this machine's node.
+      launcher = path.join(dir, 'acp-session');
+      writeFileSync(launcher, `#!/bin/sh\nexec ${process.execPath} ${LAUNCHER_BUNDLE} "$@"\n`, { mode: 0o755 });
+    }
+    return new Harness(emulator, client, dir, launcher);
   }
 
   get logFile(): string {
@@ -55,6 +71,7 @@ export class Harness {
       '--shell-command', shellCommand,
       '--log-file', this.logFile,
       '--log-level', 'debug',
+      '--launcher', this.launcher,
       ...extra,
     ];
   }

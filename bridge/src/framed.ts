@@ -1,0 +1,25 @@
+/** Names shared by the bridge and the in-runtime launcher for framed mode. */
+
+/** The probe the bridge sends after starting or reattaching; a launcher answers with a hello frame. */
+export const SYNC_METHOD = '_openab/sync';
+export const FRAMED_VERSION = 1;
+/** Where the runtime image installs the launcher. */
+export const DEFAULT_LAUNCHER = '/app/bin/acp-session';
+
+export interface Hello {
+  readonly version: number;
+  /** The seq of the launcher's next data frame. */
+  readonly nextSeq: number;
+}
+
+export function parseHello(payload: Buffer): Hello | undefined {
+  try {
+    const h = JSON.parse(payload.toString('utf8')) as Partial<Hello>;
+    if (typeof h.version === 'number' && typeof h.nextSeq === 'number' && Number.isSafeInteger(h.nextSeq) && h.nextSeq >= 1) {
+      return { version: h.version, nextSeq: h.nextSeq };
+    }
+  } catch {
+    // not a hello
+  }
+  return undefined;
+}

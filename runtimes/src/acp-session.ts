@@ -1,0 +1,205 @@
+/**
+ * The launcher the bridge types into the shell: `/app/bin/acp-session <agent command…>`.
+ *
+ * It runs the agent on pipes (not on the terminal, so nothing the agent prints can
+ * be mangled or mixed with stderr) and speaks the framed mode with the bridge over
+ * the PTY: every message in each direction is numbered and checksummed, each side
+ * acknowledges what it received, and after a reattach each side resends exactly
+ * what the other has not acknowledged. The bridge finds the launcher by a probe
+ * (`_openab/sync`), which the launcher answers with a hello frame.
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { LineSplitter } from '../../bridge/src/line-splitter';
+import { isLinkLine } from '../../bridge/src/link-frame';
+import { ReliableLink } from '../../bridge/src/reliable-link';
+import { SYNC_METHOD, FRAMED_VERSION } from '../../bridge/src/framed';
+
+const MAX_LINE_BYTES = 64 * 1024 * 1024;
+/** Unacknowledged output kept for a resend; above this the agent's output is paused. */
+const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
+/** How long to wait for the bridge to acknowledge the last output after the agent exits. */
+const LINGER_MS = Number(process.env.OPENAB_LAUNCHER_LINGER_MS ?? 10_000);
+const ACK_DELAY_MS = 20;
+
+export interface LauncherHooks {
+  /** Before the agent starts (state copied in, secrets read); returns extra env for the agent. */
+  beforeStart?(): Promise<Record<string, string>>;
+  /** After the agent exits or is stopped (state written back). */
+  afterExit?(): Promise<void>;
+}
+
+export async function runLauncher(argv: string[], hooks: LauncherHooks = {}): Promise<never> {
+  const command = argv[0] === '--' ? argv.slice(1) : argv;
+  if (command.length === 0) {
+    process.stderr.write('usage: acp-session <agent command> [args…]\n');
+    process.exit(2);
+  }
+  const log = launcherLog();
+  const stdin = process.stdin as NodeJS.ReadStream;
+  if (stdin.isTTY) stdin.setRawMode(true);
+
+  const extraEnv = hooks.beforeStart ? await hooks.beforeStart() : {};
+  const cwd = process.env.OPENAB_AGENT_CWD || process.cwd();
+  mkdirSync(cwd, { recursive: true });
+  const agent = spawn(command[0], command.slice(1), {
+    cwd,
+    env: { ...process.env, ...extraEnv },
+    stdio: ['pipe', 'pipe', log.fd],
+  });
+  log.write('agent-start', { command: command[0], pid: agent.pid });
+
+  const link = new ReliableLink();
+  const out = process.stdout;
+  let ackTimer: NodeJS.Timeout | undefined;
+  let agentPaused = false;
+  let exiting = false;
+  let hangup = false;
+
+  const write = (frame: Buffer) => out.write(frame);
+  const scheduleAck = () => {
+    if (ackTimer) return;
+    ackTimer = setTimeout(() => {
+      ackTimer = undefined;
+      const ack = link.takeAck();
+      if (ack) write(ack);
+    }, ACK_DELAY_MS);
+  };
+  const relieve = () => {
+    if (agentPaused && link.unackedBytes < MAX_UNACKED_BYTES / 2) {
+      agentPaused = false;
+      agent.stdout.resume();
+    }
+    if (exiting && link.unackedCount === 0) finish();
+  };
+
+  // Agent → bridge.
+  const fromAgent = new LineSplitter(MAX_LINE_BYTES);
+  agent.stdout.on('data', (chunk: Buffer) => {
+    for (const item of fromAgent.push(chunk)) {
+      if (item.kind !== 'line' || item.line.length === 0) continue;
+      write(link.send(item.line));
+    }
+    if (link.unackedBytes > MAX_UNACKED_BYTES && !agentPaused) {
+      agentPaused = true;
+      agent.stdout.pause();
+    }
+  });
+
+  // Bridge → agent.
+  const fromBridge = new LineSplitter(MAX_LINE_BYTES);
+  stdin.on('data', (chunk: Buffer) => {
+    for (const item of fromBridge.push(chunk)) {
+      if (item.kind !== 'line' || item.line.length === 0) continue;
+      onBridgeLine(item.line);
+    }
+  });
+  const onBridgeLine = (line: Buffer) => {
+    if (!isLinkLine(line)) {
+      if (line.includes(SYNC_METHOD)) {
+        // A new bridge: what the old one was owed is dropped, numbering is announced.
+        link.resetForNewPeer();
+        write(link.control('H', Buffer.from(JSON.stringify({ version: FRAMED_VERSION, nextSeq: link.nextSequence }))));
+        log.write('bridge-hello', { nextSeq: link.nextSequence });
+      }
+      return;
+    }
+    const r = link.receive(line);
+    switch (r.type) {
+      case 'deliver':
+        if (!agent.stdin.write(Buffer.concat([r.payload, NEWLINE]))) {
+          stdin.pause();
+          agent.stdin.once('drain', () => stdin.resume());
+        }
+        scheduleAck();
+        break;
+      case 'duplicate':
+        scheduleAck();
+        break;
+      case 'control':
+        if (r.frame.kind === 'R') {
+          // The bridge reattached: it has everything up to its ack; resend the rest.
+          const again = link.unacked();
+          log.write('bridge-resume', { delivered: r.frame.ack, resending: again.length });
+          again.forEach(write);
+          const ack = link.takeAck();
+          if (ack) write(ack);
+        }
+        break;
+      default:
+        break;
+    }
+    relieve();
+  };
+
+  const finish = (() => {
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      void (async () => {
+        await hooks.afterExit?.().catch((e: Error) => log.write('after-exit-failed', { error: e.message }));
+        log.write('exit', { code: exitCode, unacked: link.unackedCount });
+        process.exit(exitCode);
+      })();
+    };
+  })();
+  let exitCode = 0;
+
+  agent.on('exit', (code, signal) => {
+    exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 15) : 1);
+    log.write('agent-exit', { code, signal });
+    exiting = true;
+    // Give the bridge time to acknowledge the agent's last words before the shell ends
+    // (not when the shell itself is being closed: nobody is left to read them).
+    if (link.unackedCount === 0 || hangup) finish();
+    else setTimeout(finish, LINGER_MS).unref();
+  });
+  agent.on('error', (e) => {
+    process.stdout.write(`acp-session: cannot start ${command[0]}: ${e.message}\n`);
+    exitCode = 127;
+    finish();
+  });
+  agent.stdin.on('error', () => undefined);
+
+  // The shell is being closed (CLOSE frame → SIGHUP) or the runtime stops: end the agent, keep its state.
+  for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
+    process.on(sig, () => {
+      hangup = true;
+      log.write('signal', { signal: sig });
+      agent.kill('SIGTERM');
+      setTimeout(() => agent.kill('SIGKILL'), 3_000).unref();
+    });
+  }
+  return new Promise<never>(() => undefined);
+}
+
+const NEWLINE = Buffer.from('\n');
+const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
+
+/** One JSON line per event to the agent log file (never the terminal: that is the protocol channel). */
+function launcherLog() {
+  const path = process.env.OPENAB_AGENT_LOG || '/tmp/openab-agent/agent.log';
+  let fd: number | 'ignore' = 'ignore';
+  try {
+    mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
+    fd = openSync(path, 'a', 0o600);
+  } catch {
+    fd = 'ignore';
+  }
+  return {
+    fd,
+    write(event: string, fields: Record<string, unknown> = {}) {
+      if (fd === 'ignore') return;
+      try {
+        writeSync(fd, `${JSON.stringify({ time: new Date().toISOString(), source: 'acp-session', event, ...fields })}\n`);
+      } catch {
+        // Logging never takes the relay down.
+      }
+    },
+  };
+}
+
+if (require.main === module) {
+  void runLauncher(process.argv.slice(2));
+}
