@@ -266,6 +266,20 @@ async function runCommand(c: Ctx): Promise<StopReason> {
       await c.say('noise done');
       return 'end_turn';
     }
+    case 'partial': {
+      // Half a message and no newline, then gone: what a crash mid-write looks like.
+      process.stdout.write('{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":', () => process.exit(0));
+      return new Promise<never>(() => undefined);
+    }
+    case 'hostile': {
+      // Valid JSON-RPC the client must not see as its own: a response to nothing, and a string-id response.
+      process.stdout.write('{"jsonrpc":"2.0","id":987654,"result":{"stopReason":"end_turn"}}\n');
+      process.stdout.write('{"jsonrpc":"2.0","id":"not-yours","result":null}\n');
+      process.stdout.write('\x1b]0;title\x07\x1b[?1049h\x1b[2J{"jsonrpc":"2.0","method":"session/update"}\n');
+      process.stdout.write('[1,2,3]\n\n   \n');
+      await c.say('hostile done');
+      return 'end_turn';
+    }
     case 'stderr': {
       process.stderr.write(`acp-test-agent[${process.pid}]: a line on stderr\n`);
       await c.say('stderr done');

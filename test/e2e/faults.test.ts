@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { burstText, bigText } from '../support/patterns';
+import { Harness, remoteOf, useHarness } from '../support/bridge-harness';
+
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+const exitOf = (h: Harness) => h.client.waitForEvent('exit', undefined, 15_000) as Promise<{ code: number | null }>;
+
+describe('faults: every close code of the protocol', () => {
+  let h: Harness;
+  useHarness((x) => (h = x));
+
+  test.each([
+    [1001, 'going away'],
+    [1006, 'abnormal'],
+    [1008, 'connection lifetime exceeded'],
+    [1009, 'message too big'],
+    [1011, 'internal error'],
+    [1012, 'service restart'],
+  ])('%i mid-stream is reattached and the answer arrives whole, once', async (code, reason) => {
+    const sessionId = await h.newThread({ quietUpdates: true });
+    const turn = h.client.prompt(sessionId, 'slow 30 15', { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 150));
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'close', code, reason });
+    const reply = await turn;
+    expect(reply.text).toBe(burstText(30));
+    expect(h.logEvents().find((e) => e.event === 'reattach')?.reason).toContain(String(code));
+  });
+
+  test.each([
+    [4000, 'replaced', 'another client attached to this shell'],
+    [1003, 'unsupported data', 'refused the connection'],
+    [1000, 'bye', 'ended the connection without an exit status'],
+  ])('%i is final: the pending prompt gets an error that says so and the bridge exits 1', async (code, reason, message) => {
+    const sessionId = await h.newThread();
+    const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
+    await new Promise((r) => setTimeout(r, 150));
+    const exited = exitOf(h);
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'close', code, reason });
+    const err = await turn;
+    expect(err.code).toBe(-32603);
+    expect(err.message).toContain(message);
+    expect((await exited).code).toBe(1);
+  });
+
+  test('a refused reattach (404: the runtime is gone) fails the prompt at once, with the reason', async () => {
+    const sessionId = await h.newThread();
+    const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
+    await new Promise((r) => setTimeout(r, 150));
+    h.emulator.failNextUpgrades(1, 404, 'ResourceNotFoundException', 'runtime deleted');
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+    const err = await turn;
+    expect(err.message).toContain('runtime not found');
+  });
+
+  test('throttling on reattach (429, then 409) is retried with backoff and the answer arrives whole', async () => {
+    const sessionId = await h.newThread({ quietUpdates: true });
+    const turn = h.client.prompt(sessionId, 'slow 40 20', { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 150));
+    h.emulator.failNextUpgrades(1, 429, 'ThrottlingException');
+    h.emulator.failNextUpgrades(1, 409, 'RetryableConflictException', 'Session operation in progress, please retry');
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+    expect((await turn).text).toBe(burstText(40));
+    expect(h.logEvents().filter((e) => e.event === 'reattach-failed')).toHaveLength(2);
+  });
+});
+
+describe('faults: limits of the service', () => {
+  describe('the one-hour connection limit, compressed to 300 ms', () => {
+    let h: Harness;
+    useHarness((x) => (h = x), { emulator: { connectionTtlMs: 300 } });
+
+    test('routine 1008 closes are reattached transparently, nothing lost or repeated', async () => {
+      const sessionId = await h.newThread({ quietUpdates: true });
+      const reply = await h.client.prompt(sessionId, 'slow 60 25', { timeoutMs: 30_000 });
+      expect(reply.text).toBe(burstText(60));
+      const closes = h.emulator.stats().connections.filter((c) => c.closeCode === 1008).length;
+      expect(closes).toBeGreaterThanOrEqual(3);
+      expect((await h.client.prompt(sessionId, 'after')).text).toBe('echo: after');
+    });
+  });
+
+  describe('a slow reader (the server\'s write buffer fills up) in framed mode', () => {
+    let h: Harness;
+    useHarness((x) => (h = x), { framed: true, emulator: { maxBufferedBytes: 1024 } });
+
+    test('the 1008 that follows is recovered with nothing lost, and the bridge\'s memory stays bounded', async () => {
+      const sessionId = await h.newThread({ quietUpdates: true });
+      const pid = h.client.agentPids[h.client.agentPids.length - 1];
+      for (let i = 0; i < 3; i++) {
+        const turn = h.client.prompt(sessionId, 'big 4000000', { timeoutMs: 60_000 });
+        // A stalled reader (CPU starvation, a long GC pause): the bridge stops reading its socket for a while.
+        await new Promise((r) => setTimeout(r, 30));
+        process.kill(pid, 'SIGSTOP');
+        await new Promise((r) => setTimeout(r, 400));
+        process.kill(pid, 'SIGCONT');
+        const reply = await turn;
+        expect(reply.text === bigText(4_000_000)).toBe(true);
+      }
+      const full = h.emulator.stats().connections.filter((c) => c.closeCode === 1008 && /buffer/.test(c.closeReason ?? ''));
+      expect(full.length).toBeGreaterThanOrEqual(1);
+      expect(rssMiB(pid)).toBeLessThan(200);
+    }, 120_000);
+  });
+});
