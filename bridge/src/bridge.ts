@@ -11,6 +11,7 @@ import {
   errorResponse,
   INTERNAL_ERROR,
   INVALID_PARAMS,
+  isBlank,
   JsonRpcId,
   Message,
   parseLine,
@@ -92,7 +93,7 @@ export class Bridge {
 
   /** One line from the client (without its newline). */
   onClientLine(line: Buffer): void {
-    if (this.closing) return;
+    if (this.closing || isBlank(line)) return;
     const parsed = parseLine(line);
     if (!parsed.ok) {
       this.log.warn('client-bad-message', { code: parsed.code, reason: parsed.message, bytes: line.length });

@@ -89,6 +89,12 @@ export function notificationLine(method: string, params: unknown): Buffer {
   return Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
 }
 
+/** Blank lines between messages carry nothing; they are skipped, not answered. */
+export function isBlank(line: Buffer): boolean {
+  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
+  return true;
+}
+
 /** Whether brackets nest deeper than `max` outside strings (a cheap pre-check). */
 export function exceedsDepth(text: string, max: number): boolean {
   let depth = 0;

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { BridgeError } from './errors';
-import { Message, parseLine, requestLine } from './jsonrpc';
+import { isBlank, Message, parseLine, requestLine } from './jsonrpc';
 import { FRAMED_VERSION, parseHello, SYNC_METHOD } from './framed';
 import { launchLine } from './launch';
 import { isLinkLine } from './link-frame';
@@ -435,9 +435,4 @@ function toRpcError(e: unknown): RpcError {
     return { code: typeof o.code === 'number' ? o.code : -32603, message: typeof o.message === 'string' ? o.message : 'error', data: o.data };
   }
   return { code: -32603, message: String(e) };
-}
-
-function isBlank(line: Buffer): boolean {
-  for (const b of line) if (b !== 0x20 && b !== 0x09 && b !== 0x0d) return false;
-  return true;
 }
