@@ -1,0 +1,199 @@
+import { ArnFormat, SecretValue, Stack, Token } from 'aws-cdk-lib';
+import { ApiKeyCredentialProvider, CfnApiKeyCredentialProvider, WorkloadIdentity } from 'aws-cdk-lib/aws-bedrockagentcore';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { API_KEY_READ_ACTIONS, API_KEY_SECRET_ACTIONS, WORKLOAD_TOKEN_ACTIONS } from './perms';
+import { acknowledgeWildcardResources } from './private/nag';
+import { throwIfInvalid, validateOneOf } from './validation';
+
+/** The runtime environment variable that names the workload identity to get a token for. */
+export const ENV_WORKLOAD_NAME = 'AGENTCORE_WORKLOAD_NAME';
+/** The runtime environment variable that names the Token Vault API key credential provider. */
+export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
+
+/** Where the Token Vault keeps the key. */
+export type ApiKeyStorage = 'managed' | 'external';
+
+/** An API key in the AgentCore Token Vault, and the workload identity that may read it. */
+export interface IAgentApiKey {
+  readonly credentialProviderName: string;
+  readonly credentialProviderArn: string;
+  readonly workloadIdentityName: string;
+  readonly workloadIdentityArn: string;
+  /**
+   * The variables a runtime needs to fetch the key at boot: names only, never the key.
+   * `AGENTCORE_WORKLOAD_NAME` and `AGENTCORE_CREDENTIAL_PROVIDER`.
+   */
+  readonly runtimeEnvironment: Record<string, string>;
+  /**
+   * Grants `grantee` (a runtime's execution role) what fetching this key needs:
+   * a workload access token for this workload identity, `GetResourceApiKey` on this
+   * credential provider, and read access to the one secret that holds the key.
+   */
+  grantUse(grantee: iam.IGrantable): iam.Grant;
+}
+
+export interface AgentApiKeyProps {
+  /** The existing Secrets Manager secret that holds the API key (same account and Region). */
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * The JSON field of the secret that holds the key, for a secret like `{"apiKey":"…"}`.
+   * With `storage: 'managed'`, `null` means the whole secret string is the key.
+   * @default 'apiKey'
+   */
+  readonly jsonField?: string | null;
+  /**
+   * `'external'`: the Token Vault reads your secret whenever the key is requested; there
+   * is no copy, rotation takes effect at once, and the runtime role is granted read on
+   * that one secret (plus kms:Decrypt if it has a customer managed key).
+   * `'managed'`: CloudFormation resolves a dynamic reference to your secret at deploy and
+   * the Token Vault keeps its own copy (`bedrock-agentcore-identity!…`); a new secret
+   * value reaches it only when the template changes (see `secretVersionId`), and because
+   * that copy's ARN is not a usable CloudFormation attribute, the runtime role can read
+   * `bedrock-agentcore-identity!*` (all Token Vault copies in the account and Region).
+   * Either way the template holds a reference, never the key.
+   * @default 'external'
+   */
+  readonly storage?: ApiKeyStorage;
+  /**
+   * Pin a secret version (`storage: 'managed'` only): the copy is refreshed when this changes.
+   * @default - the current version when the stack is deployed
+   */
+  readonly secretVersionId?: string;
+  /**
+   * @default - a name unique to this construct's path
+   */
+  readonly credentialProviderName?: string;
+  /**
+   * @default - a name unique to this construct's path
+   */
+  readonly workloadIdentityName?: string;
+}
+
+/** The JSON field read from the secret unless told otherwise. */
+export const DEFAULT_API_KEY_JSON_FIELD = 'apiKey';
+
+const PROVIDER_NAME = /^[a-zA-Z0-9_-]{1,128}$/;
+const WORKLOAD_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+const JSON_FIELD = /^[^:]{1,256}$/;
+
+/**
+ * The coding agent's API key in the AgentCore Token Vault: an API key credential provider
+ * fed from an existing Secrets Manager secret, and the workload identity the runtime uses
+ * to read it. The key never appears in the template, in an environment variable or in a
+ * config file; the runtime fetches it itself at boot:
+ *
+ * 1. `GetWorkloadAccessToken({ workloadName: $AGENTCORE_WORKLOAD_NAME })`
+ * 2. `GetResourceApiKey({ workloadIdentityToken, resourceCredentialProviderName: $AGENTCORE_CREDENTIAL_PROVIDER })`
+ */
+export class AgentApiKey extends Construct implements IAgentApiKey {
+  readonly credentialProviderName: string;
+  readonly credentialProviderArn: string;
+  readonly workloadIdentityName: string;
+  readonly workloadIdentityArn: string;
+  readonly storage: ApiKeyStorage;
+  readonly provider: ApiKeyCredentialProvider;
+  readonly workloadIdentity: WorkloadIdentity;
+  private readonly secret: secretsmanager.ISecret;
+
+  constructor(scope: Construct, id: string, props: AgentApiKeyProps) {
+    super(scope, id);
+    throwIfInvalid(this, validateAgentApiKeyProps(props));
+    this.storage = props.storage ?? 'external';
+    const jsonField = props.jsonField === null ? undefined : (props.jsonField ?? DEFAULT_API_KEY_JSON_FIELD);
+    this.secret = props.secret;
+    // A full ARN when we have one, else the name: a partial ARN is not a valid secret id.
+    const secretId = props.secret.secretFullArn ?? props.secret.secretName;
+
+    this.workloadIdentity = new WorkloadIdentity(this, 'WorkloadIdentity', {
+      workloadIdentityName: props.workloadIdentityName,
+    });
+    this.provider = new ApiKeyCredentialProvider(this, 'Provider', {
+      apiKeyCredentialProviderName: props.credentialProviderName,
+      // A dynamic reference ({{resolve:secretsmanager:…}}); CloudFormation resolves it at deploy.
+      apiKey: this.storage === 'managed'
+        ? SecretValue.secretsManager(secretId, { jsonField, versionId: props.secretVersionId })
+        : undefined,
+    });
+    if (this.storage === 'external') {
+      const cfn = this.provider.node.defaultChild as CfnApiKeyCredentialProvider;
+      cfn.apiKeySecretSource = 'EXTERNAL';
+      cfn.apiKeySecretConfig = { secretId, jsonKey: jsonField! };
+    }
+
+    this.credentialProviderName = this.provider.apiKeyCredentialProviderName;
+    this.credentialProviderArn = this.provider.credentialProviderArn;
+    this.workloadIdentityName = this.workloadIdentity.workloadIdentityName;
+    this.workloadIdentityArn = this.workloadIdentity.workloadIdentityArn;
+  }
+
+  get runtimeEnvironment(): Record<string, string> {
+    return {
+      [ENV_WORKLOAD_NAME]: this.workloadIdentityName,
+      [ENV_CREDENTIAL_PROVIDER]: this.credentialProviderName,
+    };
+  }
+
+  grantUse(grantee: iam.IGrantable): iam.Grant {
+    const stack = Stack.of(this);
+    const identityArn = (resource: string) =>
+      stack.formatArn({ service: 'bedrock-agentcore', resource, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+    const directory = identityArn('workload-identity-directory/default');
+
+    const token = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...WORKLOAD_TOKEN_ACTIONS],
+      resourceArns: [directory, this.workloadIdentityArn],
+    });
+    const key = iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...API_KEY_READ_ACTIONS],
+      resourceArns: [identityArn('token-vault/default'), this.credentialProviderArn, directory, this.workloadIdentityArn],
+    });
+    return token.combine(key).combine(this.grantSecretRead(grantee));
+  }
+
+  /** Read access to the secret behind the key: yours, or the Token Vault's copies. */
+  private grantSecretRead(grantee: iam.IGrantable): iam.Grant {
+    if (this.storage === 'external') {
+      // GetSecretValue and DescribeSecret on this one secret, and kms:Decrypt when it has a customer managed key.
+      return this.secret.grantRead(grantee);
+    }
+    // The copy's ARN is only exposed as an object attribute (ApiKeySecretArn), which IAM
+    // cannot use, so the grant names the service's prefix for its copies.
+    const copies = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: 'bedrock-agentcore-identity!*',
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const grant = iam.Grant.addToPrincipal({ grantee, actions: [...API_KEY_SECRET_ACTIONS], resourceArns: [copies] });
+    if (grantee instanceof Construct) {
+      acknowledgeWildcardResources(grantee, [copies],
+        'storage "managed": the Token Vault names its copy of the key bedrock-agentcore-identity!<suffix> and exposes the ARN only as an object attribute IAM cannot use; choose storage "external" for a grant on your one secret.');
+    }
+    return grant;
+  }
+}
+
+export function validateAgentApiKeyProps(props: AgentApiKeyProps): string[] {
+  const problems = validateOneOf('storage', props.storage, ['managed', 'external']);
+  const isToken = (v: string) => Token.isUnresolved(v);
+  if ((props.storage ?? 'external') === 'external') {
+    if (props.jsonField === null) problems.push('jsonField cannot be null when storage is "external" (the Token Vault reads one JSON field of your secret)');
+    if (props.secretVersionId !== undefined) problems.push('secretVersionId applies only to storage "managed" (an external secret is always read at its current version)');
+  }
+  if (typeof props.jsonField === 'string' && !isToken(props.jsonField) && !JSON_FIELD.test(props.jsonField)) {
+    problems.push(`jsonField must be 1-256 characters without ":", got "${props.jsonField}"`);
+  }
+  const p = props.credentialProviderName;
+  if (p !== undefined && !isToken(p) && !PROVIDER_NAME.test(p)) {
+    problems.push(`credentialProviderName must match ${PROVIDER_NAME}, got "${p}"`);
+  }
+  const w = props.workloadIdentityName;
+  if (w !== undefined && !isToken(w) && !WORKLOAD_NAME.test(w)) {
+    problems.push(`workloadIdentityName must match ${WORKLOAD_NAME}, got "${w}"`);
+  }
+  return problems;
+}

@@ -1,0 +1,72 @@
+import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import { AgentRuntimeImage } from '../agent-runtime-image';
+import { OabAgentCore } from '../oab-agent-core';
+import type { StageSettings } from './stage-settings';
+
+export interface OabAgentCoreStackProps extends StackProps {
+  /** The environment's name (dev, staging, prod…); tagged on every resource. */
+  readonly stage: string;
+  readonly settings: StageSettings;
+}
+
+/** One environment of the example app: OabAgentCore configured from a cdk.json stage. */
+export class OabAgentCoreStack extends Stack {
+  readonly oabAgentCore: OabAgentCore;
+
+  constructor(scope: Construct, id: string, props: OabAgentCoreStackProps) {
+    super(scope, id, props);
+    const s = props.settings;
+    const secret = (name: string, ref: string) =>
+      ref.startsWith('arn:')
+        ? secretsmanager.Secret.fromSecretCompleteArn(this, name, ref)
+        : secretsmanager.Secret.fromSecretNameV2(this, name, ref);
+
+    const slackSecret = s.slackSecret ? secret('SlackSecret', s.slackSecret) : undefined;
+    this.oabAgentCore = new OabAgentCore(this, 'OabAgentCore', {
+      runtimeArn: s.runtimeArn,
+      runtimeImage: s.runtimeArn
+        ? undefined
+        : new AgentRuntimeImage(this, 'RuntimeImage', { buildArgs: s.runtimeBuildArgs }),
+      runtimeOptions: s.runtimeArn
+        ? (s.shellCommand ? { shellCommand: s.shellCommand } : undefined)
+        : {
+          runtimeName: s.runtimeName,
+          shellCommand: s.shellCommand,
+          idleSessionTimeout: s.idleSessionTimeoutMinutes !== undefined ? Duration.minutes(s.idleSessionTimeoutMinutes) : undefined,
+          maxLifetime: s.maxLifetimeHours !== undefined ? Duration.hours(s.maxLifetimeHours) : undefined,
+        },
+      apiKeySecret: s.apiKeySecret && !s.runtimeArn
+        ? { secret: secret('ApiKeySecret', s.apiKeySecret), field: s.apiKeyJsonField }
+        : undefined,
+      discord: s.discordSecret
+        ? {
+          botToken: { secret: secret('DiscordSecret', s.discordSecret), field: 'botToken' },
+          allowedChannels: s.discordAllowedChannels,
+          allowedUsers: s.discordAllowedUsers,
+        }
+        : undefined,
+      slack: slackSecret
+        ? {
+          botToken: { secret: slackSecret, field: 'botToken' },
+          appToken: { secret: slackSecret, field: 'appToken' },
+          allowedChannels: s.slackAllowedChannels,
+        }
+        : undefined,
+      pool: { maxSessions: s.maxSessions, sessionTtlHours: s.sessionTtlHours },
+      fargateSpot: s.fargateSpot,
+      enableExecuteCommand: s.enableExecuteCommand,
+      persistThreadMap: s.persistThreadMap,
+      stateRemovalPolicy: s.persistThreadMap === false ? undefined : (s.retainState ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRetention: (s.logRetentionDays ?? 30) as RetentionDays,
+      cpu: s.cpu,
+      memoryLimitMiB: s.memoryLimitMiB,
+      openabVersion: s.openabVersion,
+    });
+
+    Tags.of(this).add('openab-agentcore:stage', props.stage);
+    for (const [k, v] of Object.entries(s.tags ?? {})) Tags.of(this).add(k, v);
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * Per-environment settings for the example app, read from cdk.json context
+ * (`openab-agentcore:stages`). Pure: JSON in, typed settings or a list of problems out,
+ * each naming the stage and key, so a typo in cdk.json fails the synth instead of
+ * silently deploying a default.
+ */
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+
+export const STAGES_CONTEXT_KEY = 'openab-agentcore:stages';
+export const STAGE_CONTEXT_KEY = 'stage';
+
+export interface StageSettings {
+  /** @default - CDK_DEFAULT_ACCOUNT (the CLI's credentials), else an environment-agnostic stack */
+  readonly account?: string;
+  /** @default - CDK_DEFAULT_REGION, else an environment-agnostic stack */
+  readonly region?: string;
+  /** Secret name or full ARN holding `{"apiKey":"…"}` for the coding agent. @default - no API key */
+  readonly apiKeySecret?: string;
+  /** @default 'apiKey' */
+  readonly apiKeyJsonField?: string;
+  /** Secret name or full ARN holding `{"botToken":"…"}`. @default - no Discord */
+  readonly discordSecret?: string;
+  /** @default - every channel the bot is in */
+  readonly discordAllowedChannels?: string[];
+  /** @default - every user */
+  readonly discordAllowedUsers?: string[];
+  /** Secret name or full ARN holding `{"botToken":"xoxb-…","appToken":"xapp-…"}`. @default - no Slack */
+  readonly slackSecret?: string;
+  /** @default - every channel the bot is in */
+  readonly slackAllowedChannels?: string[];
+  /** Use a runtime deployed elsewhere instead of creating one. @default - a new runtime */
+  readonly runtimeArn?: string;
+  /** @default - derived from the stack and construct path */
+  readonly runtimeName?: string;
+  /** @default 'kiro-cli acp --trust-all-tools' */
+  readonly shellCommand?: string;
+  /**
+   * Build arguments of the runtime image, e.g. `{ "KIRO_CLI_VERSION": "…", "KIRO_CLI_SHA256": "…" }`
+   * (runtimes/kiro pins the two together). @default - the Dockerfile's defaults
+   */
+  readonly runtimeBuildArgs?: Record<string, string>;
+  /** @default 15 */
+  readonly idleSessionTimeoutMinutes?: number;
+  /** @default 8 */
+  readonly maxLifetimeHours?: number;
+  /** @default false */
+  readonly fargateSpot?: boolean;
+  /** @default false */
+  readonly enableExecuteCommand?: boolean;
+  /** @default true */
+  readonly persistThreadMap?: boolean;
+  /** Keep the thread map file system when the stack is deleted. @default true */
+  readonly retainState?: boolean;
+  /** @default 30 */
+  readonly logRetentionDays?: number;
+  /** @default 512 */
+  readonly cpu?: number;
+  /** @default 1024 */
+  readonly memoryLimitMiB?: number;
+  /** @default - OAB's default (10) */
+  readonly maxSessions?: number;
+  /** @default - OAB's default (4) */
+  readonly sessionTtlHours?: number;
+  /** @default DEFAULT_OPENAB_VERSION */
+  readonly openabVersion?: string;
+  /** Tags on every resource of the stage's stack. @default - only `openab-agentcore:stage` */
+  readonly tags?: Record<string, string>;
+}
+
+type Kind = 'string' | 'boolean' | 'number' | 'string[]' | 'record';
+
+const KEYS: Record<keyof StageSettings, Kind> = {
+  account: 'string',
+  region: 'string',
+  apiKeySecret: 'string',
+  apiKeyJsonField: 'string',
+  discordSecret: 'string',
+  discordAllowedChannels: 'string[]',
+  discordAllowedUsers: 'string[]',
+  slackSecret: 'string',
+  slackAllowedChannels: 'string[]',
+  runtimeArn: 'string',
+  runtimeName: 'string',
+  shellCommand: 'string',
+  runtimeBuildArgs: 'record',
+  idleSessionTimeoutMinutes: 'number',
+  maxLifetimeHours: 'number',
+  fargateSpot: 'boolean',
+  enableExecuteCommand: 'boolean',
+  persistThreadMap: 'boolean',
+  retainState: 'boolean',
+  logRetentionDays: 'number',
+  cpu: 'number',
+  memoryLimitMiB: 'number',
+  maxSessions: 'number',
+  sessionTtlHours: 'number',
+  openabVersion: 'string',
+  tags: 'record',
+};
+
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+
+/** Parses the stages map; throws one error listing every problem. */
+export function parseStages(raw: unknown): Record<string, StageSettings> {
+  const value = typeof raw === 'string' ? safeJson(raw) : raw;
+  if (!isRecord(value) || Object.keys(value).length === 0) {
+    throw new Error(`cdk.json context "${STAGES_CONTEXT_KEY}" must be an object of stages, e.g. { "dev": { … } }`);
+  }
+  const problems: string[] = [];
+  const stages: Record<string, StageSettings> = {};
+  for (const [stage, settings] of Object.entries(value)) {
+    if (!STAGE_NAME.test(stage)) problems.push(`stage name "${stage}" must match ${STAGE_NAME}`);
+    if (!isRecord(settings)) {
+      problems.push(`${stage}: settings must be an object`);
+      continue;
+    }
+    problems.push(...validateStageSettings(stage, settings));
+    stages[stage] = settings as StageSettings;
+  }
+  if (problems.length) throw new Error(`Invalid ${STAGES_CONTEXT_KEY} in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  return stages;
+}
+
+/** The stages to synthesize: the one named by `-c stage=…`, or all of them. */
+export function selectStages(stages: Record<string, StageSettings>, selected: unknown): string[] {
+  if (selected === undefined) return Object.keys(stages);
+  if (typeof selected !== 'string' || !(selected in stages)) {
+    throw new Error(`-c ${STAGE_CONTEXT_KEY}=${String(selected)} is not a stage in cdk.json; choose one of: ${Object.keys(stages).join(', ')}`);
+  }
+  return [selected];
+}
+
+export function validateStageSettings(stage: string, settings: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [key, v] of Object.entries(settings)) {
+    const kind = KEYS[key as keyof StageSettings];
+    if (!kind) {
+      problems.push(`${stage}.${key} is not a known setting (known: ${Object.keys(KEYS).join(', ')})`);
+    } else if (!hasKind(v, kind)) {
+      problems.push(`${stage}.${key} must be a ${kind}, got ${JSON.stringify(v)}`);
+    }
+  }
+  const retention = settings.logRetentionDays;
+  if (typeof retention === 'number' && !(Object.values(RetentionDays) as unknown[]).includes(retention)) {
+    problems.push(`${stage}.logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …), got ${retention}`);
+  }
+  if (settings.discordSecret === undefined && settings.slackSecret === undefined) {
+    problems.push(`${stage}: set discordSecret or slackSecret (OAB needs a chat platform)`);
+  }
+  return problems;
+}
+
+function hasKind(v: unknown, kind: Kind): boolean {
+  switch (kind) {
+    case 'string': return typeof v === 'string' && v.length > 0;
+    case 'boolean': return typeof v === 'boolean';
+    case 'number': return typeof v === 'number' && Number.isFinite(v);
+    case 'string[]': return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'record': return isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,359 @@
+import { Annotations, ArnFormat, Duration, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import {
+  AgentRuntimeArtifact,
+  CfnRuntime,
+  Runtime,
+  RuntimeNetworkConfiguration,
+} from 'aws-cdk-lib/aws-bedrockagentcore';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct, type IConstruct } from 'constructs';
+import type { IAgentApiKey } from './agent-api-key';
+import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
+import {
+  CANCEL_STRATEGY_ACTIONS,
+  RUNTIME_LOG_DESCRIBE_ACTIONS,
+  RUNTIME_LOG_GROUP_ACTIONS,
+  RUNTIME_LOG_STREAM_ACTIONS,
+  SHELL_ACCESS_ACTIONS,
+} from './perms';
+import { acknowledgeWildcardResources } from './private/nag';
+import {
+  CANCEL_STRATEGIES,
+  type CancelStrategy,
+  throwIfInvalid,
+  validateDuration,
+  validateEnvironment,
+  validateOneOf,
+  validateQualifier,
+  validateRuntimeArn,
+  validateRuntimeName,
+  validateShellCommand,
+} from './validation';
+
+/** The agent command the bridge runs in the runtime's shell unless told otherwise. */
+export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
+/** Where the service-managed session storage is mounted unless told otherwise. */
+export const DEFAULT_SESSION_STORAGE_MOUNT_PATH = '/mnt/agent';
+/** The endpoint every runtime has. */
+export const DEFAULT_QUALIFIER = 'DEFAULT';
+
+const LIFECYCLE_MIN_SECONDS = 60;
+const LIFECYCLE_MAX_SECONDS = 8 * 3600;
+const MOUNT_PATH = /^\/mnt\/[A-Za-z0-9._-]{1,200}$/;
+
+/** Options for {@link ICodingAgentRuntime.grantShellAccess}. */
+export interface ShellAccessOptions {
+  /**
+   * The runtime endpoints (the bridge's `--qualifier`) the grantee may open shells on.
+   * @default ['DEFAULT']
+   */
+  readonly qualifiers?: string[];
+  /**
+   * The bridge's cancel strategy; a strategy that needs an action beyond the shell adds
+   * exactly that one (`stop` closes the shell with the protocol's CLOSE frame and `noop`
+   * does nothing, so today neither adds any).
+   * @default 'stop'
+   */
+  readonly cancelStrategy?: CancelStrategy;
+}
+
+/** An AgentCore Runtime whose interactive shell the bridge can drive. */
+export interface ICodingAgentRuntime extends IConstruct {
+  readonly agentRuntimeArn: string;
+  /** The agent command the bridge types into the shell (`--shell-command`). */
+  readonly shellCommand: string;
+  /**
+   * Grants exactly `bedrock-agentcore:InvokeAgentRuntimeCommandShell` on this runtime's
+   * ARN and on the ARNs of the given endpoints: what the bridge needs, with either cancel
+   * strategy.
+   */
+  grantShellAccess(grantee: iam.IGrantable, options?: ShellAccessOptions): iam.Grant;
+}
+
+/** Put the runtime in your VPC instead of the public network. */
+export interface RuntimeVpcOptions {
+  readonly vpc: ec2.IVpc;
+  /**
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * @default - a new security group that allows all outbound traffic
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+}
+
+export interface CodingAgentRuntimeProps {
+  /**
+   * The agent's container image.
+   * @default - `new AgentRuntimeImage()`: this package's `runtimes/kiro`, built for linux/arm64
+   */
+  readonly image?: IAgentRuntimeImage;
+  /**
+   * The runtime name (`^[a-zA-Z][a-zA-Z0-9_]{0,47}$`, unique per account and Region).
+   * @default - a name derived from this construct's path
+   */
+  readonly runtimeName?: string;
+  /**
+   * @default - no description
+   */
+  readonly description?: string;
+  /**
+   * The Token Vault API key the agent fetches at boot. Sets `AGENTCORE_WORKLOAD_NAME` and
+   * `AGENTCORE_CREDENTIAL_PROVIDER` on the runtime and grants the execution role exactly
+   * what reading that key needs.
+   * @default - no API key: the agent signs in some other way
+   */
+  readonly apiKey?: IAgentApiKey;
+  /**
+   * @default - public network
+   */
+  readonly vpc?: RuntimeVpcOptions;
+  /**
+   * How long an idle session (and its microVM) lives: 1 minute to 8 hours.
+   * @default Duration.minutes(15)
+   */
+  readonly idleSessionTimeout?: Duration;
+  /**
+   * The longest a session lives, busy or not: 1 minute to 8 hours, at least `idleSessionTimeout`.
+   * @default Duration.hours(8)
+   */
+  readonly maxLifetime?: Duration;
+  /**
+   * Mount service-managed persistent session storage, where the agent keeps its home
+   * state and workspace across stop and resume (deleted after 14 idle days or when a new
+   * runtime version is deployed).
+   * @default true
+   */
+  readonly sessionStorage?: boolean;
+  /**
+   * Where session storage is mounted: `/mnt/<one directory>`.
+   * @default '/mnt/agent'
+   */
+  readonly sessionStorageMountPath?: string;
+  /**
+   * Environment variables for the agent. Never secrets: a Secrets Manager or SSM
+   * SecureString reference is rejected (use `apiKey`).
+   * @default - none besides the API key's two names
+   */
+  readonly environmentVariables?: Record<string, string>;
+  /**
+   * The agent command the bridge types into the runtime's shell, one line.
+   * @default 'kiro-cli acp --trust-all-tools'
+   */
+  readonly shellCommand?: string;
+  /**
+   * The execution role. Whatever role is used receives only this construct's statements;
+   * aws-cdk-lib's defaults (X-Ray, CloudWatch metrics, every workload identity) are not added.
+   * @default - a new role that only bedrock-agentcore.amazonaws.com, for this runtime, can assume
+   */
+  readonly executionRole?: iam.IRole;
+  /**
+   * @default - none
+   */
+  readonly tags?: Record<string, string>;
+}
+
+/** Attributes for {@link CodingAgentRuntime.fromRuntimeArn}. */
+export interface CodingAgentRuntimeAttributes {
+  /**
+   * The agent command the bridge runs in that runtime's shell.
+   * @default 'kiro-cli acp --trust-all-tools'
+   */
+  readonly shellCommand?: string;
+}
+
+abstract class CodingAgentRuntimeBase extends Resource implements ICodingAgentRuntime {
+  abstract readonly agentRuntimeArn: string;
+  abstract readonly shellCommand: string;
+
+  grantShellAccess(grantee: iam.IGrantable, options: ShellAccessOptions = {}): iam.Grant {
+    const qualifiers = options.qualifiers ?? [DEFAULT_QUALIFIER];
+    const cancelStrategy = options.cancelStrategy ?? 'stop';
+    throwIfInvalid(this, [
+      ...(qualifiers.length === 0 ? ['qualifiers must name at least one endpoint'] : []),
+      ...qualifiers.flatMap((q, i) => validateQualifier(`qualifiers[${i}]`, q)),
+      ...validateOneOf('cancelStrategy', cancelStrategy, CANCEL_STRATEGIES),
+    ]);
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...SHELL_ACCESS_ACTIONS, ...CANCEL_STRATEGY_ACTIONS[cancelStrategy]],
+      // Exact ARNs: IAM may check the runtime or the endpoint for a shell, and no wildcard is needed for either.
+      resourceArns: [this.agentRuntimeArn, ...[...new Set(qualifiers)].map((q) => `${this.agentRuntimeArn}/runtime-endpoint/${q}`)],
+    });
+  }
+}
+
+/**
+ * An Amazon Bedrock AgentCore Runtime for a coding agent driven through its interactive
+ * shell by the openab-agentcore bridge. Built on aws-cdk-lib's `Runtime` L2, with escape
+ * hatches for what it lacks (session storage) or does more broadly than wanted (the
+ * execution role's default statements).
+ */
+export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IGrantable {
+  /** A runtime deployed elsewhere: just give OAB its ARN. */
+  static fromRuntimeArn(scope: Construct, id: string, runtimeArn: string, attrs: CodingAgentRuntimeAttributes = {}): ICodingAgentRuntime {
+    class Imported extends CodingAgentRuntimeBase {
+      readonly agentRuntimeArn = runtimeArn;
+      readonly shellCommand = attrs.shellCommand ?? DEFAULT_SHELL_COMMAND;
+    }
+    const imported = new Imported(scope, id);
+    throwIfInvalid(imported, [
+      ...validateRuntimeArn('runtimeArn', runtimeArn),
+      ...validateShellCommand('shellCommand', attrs.shellCommand),
+    ]);
+    return imported;
+  }
+
+  readonly agentRuntimeArn: string;
+  readonly agentRuntimeId: string;
+  readonly agentRuntimeName: string;
+  readonly shellCommand: string;
+  /** The execution role, with exactly the statements listed in docs/deploy.md. */
+  readonly role: iam.IRole;
+  readonly grantPrincipal: iam.IPrincipal;
+  readonly image: IAgentRuntimeImage;
+  /** The underlying aws-cdk-lib L2. Do not use its grant methods on its role: they are discarded. */
+  readonly runtime: Runtime;
+  /** Where session storage is mounted, if it is. */
+  readonly sessionStorageMountPath?: string;
+  private readonly environment: Record<string, string> = {};
+
+  constructor(scope: Construct, id: string, props: CodingAgentRuntimeProps = {}) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const resolve = (v: string) => stack.resolve(v);
+    throwIfInvalid(this, validateCodingAgentRuntimeProps(props, resolve));
+
+    this.agentRuntimeName = props.runtimeName ?? generatedRuntimeName(this);
+    this.shellCommand = props.shellCommand ?? DEFAULT_SHELL_COMMAND;
+    this.image = props.image ?? new AgentRuntimeImage(this, 'Image');
+
+    const role = props.executionRole ?? new iam.Role(this, 'ExecutionRole', {
+      description: 'Execution role for a coding agent AgentCore Runtime',
+      maxSessionDuration: Duration.hours(8),
+      assumedBy: new iam.ServicePrincipal('bedrock-agentcore.amazonaws.com', {
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          // AgentCore appends "-<10 characters>" to the name to make the runtime id.
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'bedrock-agentcore', resource: 'runtime', resourceName: `${this.agentRuntimeName}*` }) },
+        },
+      }),
+    });
+    this.role = role;
+    this.grantPrincipal = role;
+    this.addExecutionRoleStatements(role);
+    this.image.grantPull(role);
+
+    this.runtime = new Runtime(this, 'Runtime', {
+      runtimeName: this.agentRuntimeName,
+      description: props.description,
+      agentRuntimeArtifact: AgentRuntimeArtifact.fromImageUri(this.image.imageUri),
+      // The L2 adds its default statements to whatever role it is given; an immutable view
+      // of ours discards them, so the role holds exactly the statements added above.
+      executionRole: role instanceof iam.Role ? role.withoutPolicyUpdates() : iam.Role.fromRoleArn(this, 'ImmutableRole', role.roleArn, { mutable: false }),
+      networkConfiguration: props.vpc
+        ? RuntimeNetworkConfiguration.usingVpc(this, { vpc: props.vpc.vpc, vpcSubnets: props.vpc.vpcSubnets, securityGroups: props.vpc.securityGroups })
+        : RuntimeNetworkConfiguration.usingPublicNetwork(),
+      lifecycleConfiguration: {
+        idleRuntimeSessionTimeout: props.idleSessionTimeout ?? Duration.minutes(15),
+        maxLifetime: props.maxLifetime ?? Duration.hours(8),
+      },
+      tags: props.tags,
+    });
+    // The asset's URI is a deploy-time token; the L2 notes that it cannot check its format.
+    Annotations.of(this.runtime).acknowledgeInfo('aws-cdk-lib.aws-bedrockagentcore:containerUriValidationSkipped',
+      'The image URI is an ECR URI built from tokens (asset or repository), known only at deploy time.');
+    const cfn = this.runtime.node.defaultChild as CfnRuntime;
+    // The image must be pullable and the log statements in place before AgentCore creates the runtime.
+    cfn.node.addDependency(role);
+
+    if (props.sessionStorage ?? true) {
+      this.sessionStorageMountPath = props.sessionStorageMountPath ?? DEFAULT_SESSION_STORAGE_MOUNT_PATH;
+      // Not in the L2 yet; the typed L1 property keeps it visible to cdk-nag and the tests.
+      cfn.filesystemConfigurations = [{ sessionStorage: { mountPath: this.sessionStorageMountPath } }];
+    }
+    // Our own rendering, so variables can be added after construction (addEnvironment).
+    cfn.environmentVariables = Lazy.any({ produce: () => (Object.keys(this.environment).length ? { ...this.environment } : undefined) });
+    for (const [k, v] of Object.entries(props.environmentVariables ?? {})) this.environment[k] = v;
+
+    this.agentRuntimeArn = this.runtime.agentRuntimeArn;
+    this.agentRuntimeId = this.runtime.agentRuntimeId;
+
+    if (props.apiKey) {
+      props.apiKey.grantUse(role);
+      for (const [k, v] of Object.entries(props.apiKey.runtimeEnvironment)) this.addEnvironment(k, v);
+    }
+  }
+
+  /** Adds an environment variable for the agent (never a secret). */
+  addEnvironment(name: string, value: string): void {
+    const problems = validateEnvironment('environmentVariables', { ...this.environment, [name]: value }, (v) => Stack.of(this).resolve(v));
+    throwIfInvalid(this, problems);
+    this.environment[name] = value;
+  }
+
+  private addExecutionRoleStatements(role: iam.IRole): void {
+    const stack = Stack.of(this);
+    // The runtime's log groups are /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>,
+    // and its id is "<name>-<10 characters>"; names have no hyphen, so this prefix is this runtime's alone.
+    const logGroup = stack.formatArn({
+      service: 'logs',
+      resource: 'log-group',
+      resourceName: `/aws/bedrock-agentcore/runtimes/${this.agentRuntimeName}-*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const anyLogGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const logStream = `${logGroup}:log-stream:*`;
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RuntimeLogGroup', actions: [...RUNTIME_LOG_GROUP_ACTIONS], resources: [logGroup] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeLogGroups', actions: [...RUNTIME_LOG_DESCRIBE_ACTIONS], resources: [anyLogGroup] }));
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RuntimeLogStreams', actions: [...RUNTIME_LOG_STREAM_ACTIONS], resources: [logStream] }));
+
+    if (role instanceof Construct) {
+      acknowledgeWildcardResources(role, [logGroup, logStream],
+        'The runtime id is "<runtimeName>-<suffix chosen by AgentCore>", so its log group can only be named by that prefix; the name has no hyphen, so the prefix matches this runtime alone.');
+      acknowledgeWildcardResources(role, [anyLogGroup],
+        'logs:DescribeLogGroups is a list action that AWS authorizes only on log-group:*; AgentCore calls it before creating the runtime log group.');
+      acknowledgeWildcardResources(role, ['*'],
+        'ecr:GetAuthorizationToken (ECR login) supports no resource-level permissions and must use Resource "*"; image pulls themselves are limited to the one repository.');
+    }
+  }
+}
+
+export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, resolve: (v: string) => unknown): string[] {
+  const problems = [
+    ...validateRuntimeName('runtimeName', props.runtimeName),
+    ...validateDuration('idleSessionTimeout', props.idleSessionTimeout, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
+    ...validateDuration('maxLifetime', props.maxLifetime, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
+    ...validateShellCommand('shellCommand', props.shellCommand),
+    ...validateEnvironment('environmentVariables', props.environmentVariables ?? {}, resolve),
+  ];
+  const idle = props.idleSessionTimeout ?? Duration.minutes(15);
+  const max = props.maxLifetime ?? Duration.hours(8);
+  if (!idle.isUnresolved() && !max.isUnresolved() && idle.toSeconds() > max.toSeconds()) {
+    problems.push(`idleSessionTimeout (${idle.toSeconds()} s) must not exceed maxLifetime (${max.toSeconds()} s)`);
+  }
+  const mount = props.sessionStorageMountPath;
+  if (mount !== undefined) {
+    if (props.sessionStorage === false) problems.push('sessionStorageMountPath has no effect when sessionStorage is false');
+    else if (!Token.isUnresolved(mount) && !MOUNT_PATH.test(mount)) problems.push(`sessionStorageMountPath must be /mnt/<one directory>, got "${mount}"`);
+  }
+  if (props.description !== undefined && !Token.isUnresolved(props.description) && (props.description.length < 1 || props.description.length > 1200)) {
+    problems.push(`description must be 1-1200 characters, got ${props.description.length}`);
+  }
+  if (props.apiKey) {
+    for (const name of Object.keys(props.apiKey.runtimeEnvironment)) {
+      if (props.environmentVariables && name in props.environmentVariables) {
+        problems.push(`environmentVariables.${name} is set by apiKey; remove it from environmentVariables`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */
+function generatedRuntimeName(scope: Construct): string {
+  const name = Names.uniqueResourceName(scope, { maxLength: 48, separator: '_' });
+  return /^[a-zA-Z]/.test(name) ? name : `R${name.slice(0, 47)}`;
+}

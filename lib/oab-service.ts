@@ -1,0 +1,548 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { DEFAULT_QUALIFIER, type ICodingAgentRuntime } from './coding-agent-runtime';
+import { EFS_CLIENT_ACTIONS } from './perms';
+import { acknowledgeWildcardResources } from './private/nag';
+import { missingBridgeBundleMessage, stageOabImageContext } from './private/oab-image-context';
+import { defaultBridgeBundle, oabDockerDirectory } from './private/package-paths';
+import { BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, oabContainerCommand } from './render/oab-command';
+import {
+  type ChatAccessOptions,
+  type OabConfig,
+  renderOabConfig,
+  validateOabConfig,
+} from './render/oab-config';
+import {
+  CANCEL_STRATEGIES,
+  type BridgeLogLevel,
+  type CancelStrategy,
+  LOG_LEVELS,
+  isSecretReference,
+  throwIfInvalid,
+  validateOneOf,
+  validateQualifier,
+  validateShellCommand,
+} from './validation';
+
+/**
+ * The OAB release whose `-agentcore` image supplies the OAB binary. Pin your own with
+ * `openabVersion`; the tag must exist as `ghcr.io/openabdev/openab:<version>-agentcore`.
+ */
+export const DEFAULT_OPENAB_VERSION = '0.10.0';
+/** The Node.js major version added to the OAB image for the bridge. */
+export const DEFAULT_NODE_VERSION = '22';
+/** OAB's state directory in its image ($HOME/.openab): thread_map.json lives here. */
+export const DEFAULT_STATE_DIRECTORY = '/home/agent/.openab';
+/** OAB's user in its image. */
+const OAB_UID = '1000';
+
+/** One value of a Secrets Manager secret: the whole string, or one JSON field. */
+export interface SecretField {
+  readonly secret: secretsmanager.ISecret;
+  /**
+   * @default - the whole secret string
+   */
+  readonly field?: string;
+}
+
+export interface DiscordOptions extends ChatAccessOptions {
+  /** The bot token; reaches the container as `DISCORD_BOT_TOKEN` through ECS secrets. */
+  readonly botToken: SecretField;
+  /**
+   * Role ids whose mention triggers the bot.
+   * @default - none
+   */
+  readonly allowedRoleIds?: string[];
+  /**
+   * Answer direct messages.
+   * @default - OAB's default
+   */
+  readonly allowDm?: boolean;
+}
+
+export interface SlackOptions extends ChatAccessOptions {
+  /** The bot token (xoxb-…); reaches the container as `SLACK_BOT_TOKEN`. */
+  readonly botToken: SecretField;
+  /** The app-level token (xapp-…) for Socket Mode; reaches the container as `SLACK_APP_TOKEN`. */
+  readonly appToken: SecretField;
+}
+
+export interface PoolOptions {
+  /**
+   * Concurrent threads (one bridge process each); the least recently used idle one is suspended beyond this.
+   * @default - OAB's default (10)
+   */
+  readonly maxSessions?: number;
+  /**
+   * Hours of inactivity after which a thread's bridge is suspended (its remote session survives).
+   * @default - OAB's default (4)
+   */
+  readonly sessionTtlHours?: number;
+}
+
+export interface BridgeOptions {
+  /**
+   * What `session/cancel` does: `stop` ends the remote agent process, `noop` ignores it.
+   * Both need only the shell permission.
+   * @default 'stop'
+   */
+  readonly cancelStrategy?: CancelStrategy;
+  /**
+   * @default 'info'
+   */
+  readonly logLevel?: BridgeLogLevel;
+  /**
+   * Where the bridge writes its log. The default is a named pipe that the container
+   * command copies to the container's stdout, so bridge logs land in the OAB log stream.
+   * @default '/tmp/openab/bridge-log.fifo'
+   */
+  readonly logFile?: string;
+  /**
+   * The runtime endpoint to open shells on (`--qualifier`); the task role is granted it.
+   * @default 'DEFAULT'
+   */
+  readonly qualifier?: string;
+  /**
+   * More bridge options, appended to its command line as given (see `node dist/bridge.js --help`),
+   * e.g. `['--launcher', 'none']`.
+   * @default - none
+   */
+  readonly extraArgs?: string[];
+}
+
+export interface OabServiceProps {
+  /** The AgentCore Runtime the bridge drives; the task role gets `grantShellAccess` on it and nothing else for AgentCore. */
+  readonly runtime: ICodingAgentRuntime;
+  /**
+   * @default - no Discord (then `slack` is required)
+   */
+  readonly discord?: DiscordOptions;
+  /**
+   * @default - no Slack (then `discord` is required)
+   */
+  readonly slack?: SlackOptions;
+  /**
+   * @default - OAB's pool defaults
+   */
+  readonly pool?: PoolOptions;
+  /**
+   * @default - cancel strategy 'stop', log level 'info', endpoint 'DEFAULT'
+   */
+  readonly bridge?: BridgeOptions;
+  /**
+   * More config.toml tables (`reactions`, `markdown`, `stt`, `cron`…), rendered as given.
+   * Not for secrets: the file is stored in the task definition.
+   * @default - none
+   */
+  readonly additionalConfig?: Record<string, Record<string, unknown>>;
+  /**
+   * @default - a new VPC: 2 AZs, public subnets only, no NAT gateway, flow logs on
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * @default - public subnets of the VPC created here; for a VPC you bring, its private subnets with egress if any
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * Give the task a public IP (needed to reach Discord, Slack, ECR and AgentCore without NAT).
+   * @default - true when the selected subnets are public
+   */
+  readonly assignPublicIp?: boolean;
+  /**
+   * Must have the FARGATE and FARGATE_SPOT capacity providers.
+   * @default - a new cluster with Container Insights in the VPC
+   */
+  readonly cluster?: ecs.ICluster;
+  /**
+   * A prebuilt OAB image with Node.js at `node` and the bridge at /app/bridge.js.
+   * @default - built by CDK from this package's oab/Dockerfile and dist/bridge.js
+   */
+  readonly image?: ecs.ContainerImage;
+  /**
+   * The OAB release whose `ghcr.io/openabdev/openab:<version>-agentcore` image supplies the OAB binary.
+   * @default DEFAULT_OPENAB_VERSION
+   */
+  readonly openabVersion?: string;
+  /**
+   * Node.js major (or exact) version added for the bridge; at least 20.
+   * @default '22'
+   */
+  readonly nodeVersion?: string;
+  /**
+   * The bundled bridge copied into the image.
+   * @default - this package's dist/bridge.js (`npm run build`)
+   */
+  readonly bridgeBundlePath?: string;
+  /**
+   * @default 512
+   */
+  readonly cpu?: number;
+  /**
+   * @default 1024
+   */
+  readonly memoryLimitMiB?: number;
+  /**
+   * Run on Fargate Spot (about 70% cheaper; the task is replaced after an interruption
+   * and threads resume from the persisted thread map).
+   * @default false
+   */
+  readonly fargateSpot?: boolean;
+  /**
+   * Allow `aws ecs execute-command` into the task (adds ssmmessages permissions).
+   * @default false
+   */
+  readonly enableExecuteCommand?: boolean;
+  /**
+   * Keep OAB's thread map (`thread_map.json`) on an encrypted EFS access point so
+   * threads resume their remote sessions after the task is replaced.
+   * @default true
+   */
+  readonly persistThreadMap?: boolean;
+  /**
+   * OAB's state directory, where the EFS access point is mounted.
+   * @default '/home/agent/.openab'
+   */
+  readonly stateDirectory?: string;
+  /**
+   * What happens to the thread map file system when it leaves the stack.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly stateRemovalPolicy?: RemovalPolicy;
+  /**
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Fargate's CPU units and the memory (MiB) each allows. */
+const FARGATE_SIZES: Record<number, [number, number, number]> = {
+  256: [512, 2048, 512],
+  512: [1024, 4096, 1024],
+  1024: [2048, 8192, 1024],
+  2048: [4096, 16384, 1024],
+  4096: [8192, 30720, 1024],
+};
+
+/**
+ * OAB on ECS Fargate (linux/arm64) with the bundled bridge as its agent: one task (OAB
+ * holds the chat gateway connection, so two would answer twice), no inbound ports, logs
+ * to CloudWatch, config.toml rendered from these props with no secret in it, and the
+ * thread map on EFS so threads survive task replacement.
+ */
+export class OabService extends Construct {
+  readonly service: ecs.FargateService;
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+  readonly container: ecs.ContainerDefinition;
+  readonly cluster: ecs.ICluster;
+  readonly vpc: ec2.IVpc;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.LogGroup;
+  /** The rendered config.toml (CloudFormation tokens where values are deploy-time). */
+  readonly configToml: string;
+  readonly fileSystem?: efs.FileSystem;
+  readonly accessPoint?: efs.AccessPoint;
+
+  constructor(scope: Construct, id: string, props: OabServiceProps) {
+    super(scope, id);
+    const bridge = {
+      cancelStrategy: props.bridge?.cancelStrategy ?? 'stop',
+      logLevel: props.bridge?.logLevel ?? 'info',
+      logFile: props.bridge?.logFile ?? BRIDGE_LOG_FIFO,
+      qualifier: props.bridge?.qualifier ?? DEFAULT_QUALIFIER,
+      extraArgs: props.bridge?.extraArgs,
+    };
+    const config: OabConfig = {
+      discord: props.discord && {
+        ...chatAccess(props.discord),
+        botTokenVariable: 'DISCORD_BOT_TOKEN',
+        allowedRoleIds: props.discord.allowedRoleIds,
+        allowDm: props.discord.allowDm,
+      },
+      slack: props.slack && { ...chatAccess(props.slack), botTokenVariable: 'SLACK_BOT_TOKEN', appTokenVariable: 'SLACK_APP_TOKEN' },
+      agent: {
+        ...bridgeCommand({ runtimeArn: props.runtime.agentRuntimeArn, shellCommand: props.runtime.shellCommand, ...bridge }),
+        inheritEnv: [...BRIDGE_INHERIT_ENV],
+      },
+      pool: props.pool,
+      additionalSections: props.additionalConfig,
+    };
+    const bundlePath = props.bridgeBundlePath ?? defaultBridgeBundle();
+    throwIfInvalid(this, [...validateOabServiceProps(props, bundlePath), ...validateOabConfig(config)]);
+
+    this.configToml = renderOabConfig(config);
+    // The config ends up in the task definition: a dynamic reference would be resolved into it in plain text.
+    throwIfInvalid(this, isSecretReference(Stack.of(this).resolve(this.configToml))
+      ? ['additionalConfig must not contain secret references: config.toml is stored in the task definition; chat tokens come from discord/slack secrets']
+      : []);
+
+    this.vpc = props.cluster?.vpc ?? props.vpc ?? this.createVpc(props.logRetention ?? logs.RetentionDays.ONE_MONTH);
+    const vpcSubnets = props.vpcSubnets ?? (props.vpc || props.cluster ? undefined : { subnetType: ec2.SubnetType.PUBLIC });
+    const assignPublicIp = props.assignPublicIp ?? this.vpc.selectSubnets(vpcSubnets).hasPublic;
+
+    this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
+      vpc: this.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+      enableFargateCapacityProviders: true,
+      // ECS Exec sessions are recorded by CloudTrail (ExecuteCommand); not logging their
+      // output spares the task role CloudWatch Logs permissions on "*".
+      executeCommandConfiguration: { logging: ecs.ExecuteCommandLogging.NONE },
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+    });
+
+    const secrets: Record<string, ecs.Secret> = {};
+    if (props.discord) secrets.DISCORD_BOT_TOKEN = ecsSecret(props.discord.botToken);
+    if (props.slack) {
+      secrets.SLACK_BOT_TOKEN = ecsSecret(props.slack.botToken);
+      secrets.SLACK_APP_TOKEN = ecsSecret(props.slack.appToken);
+    }
+
+    this.container = this.taskDefinition.addContainer('oab', {
+      containerName: 'oab',
+      image: props.image ?? this.buildImage(props, bundlePath),
+      // config.toml travels as an argument of the container command: no `environment` entry
+      // (cdk-nag ECS2), no image rebuild per config change, readable in the task definition.
+      command: oabContainerCommand(this.configToml),
+      secrets,
+      logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'oab', logGroup: this.logGroup }),
+      healthCheck: {
+        // /proc instead of pgrep: needs nothing but grep, which every Debian image has.
+        command: ['CMD-SHELL', 'grep -qsx openab /proc/[0-9]*/comm || exit 1'],
+        interval: Duration.seconds(30),
+        timeout: Duration.seconds(5),
+        retries: 3,
+        startPeriod: Duration.seconds(30),
+      },
+      // OAB saves thread_map.json on SIGTERM; give it time.
+      stopTimeout: Duration.seconds(30),
+    });
+
+    props.runtime.grantShellAccess(this.taskDefinition.taskRole, { qualifiers: [bridge.qualifier], cancelStrategy: bridge.cancelStrategy });
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: this.vpc,
+      description: 'OAB: no inbound; outbound HTTPS to Discord/Slack, ECR, Secrets Manager and AgentCore',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to chat platforms and AWS APIs');
+
+    this.service = new ecs.FargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      // One OAB per bot token: a second task would hold a second gateway connection and answer twice.
+      desiredCount: 1,
+      minHealthyPercent: 0,
+      maxHealthyPercent: 100,
+      circuitBreaker: { enable: true, rollback: true },
+      vpcSubnets,
+      assignPublicIp,
+      securityGroups: [this.securityGroup],
+      platformVersion: ecs.FargatePlatformVersion.VERSION1_4,
+      // Always a strategy (never a launch type), so turning Spot on or off updates the service in place.
+      capacityProviderStrategies: props.fargateSpot
+        ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }, { capacityProvider: 'FARGATE', weight: 0 }]
+        : [{ capacityProvider: 'FARGATE', weight: 1 }],
+      enableExecuteCommand: props.enableExecuteCommand ?? false,
+      propagateTags: ecs.PropagatedTagSource.SERVICE,
+      enableECSManagedTags: true,
+    });
+
+    if (props.persistThreadMap ?? true) {
+      const { fileSystem, accessPoint } = this.persistState(props, vpcSubnets);
+      this.fileSystem = fileSystem;
+      this.accessPoint = accessPoint;
+    }
+    this.acknowledgeFindings(props);
+  }
+
+  private createVpc(retention: logs.RetentionDays): ec2.Vpc {
+    const flowLogGroup = new logs.LogGroup(this, 'FlowLogGroup', { retention });
+    return new ec2.Vpc(this, 'Vpc', {
+      maxAzs: 2,
+      natGateways: 0,
+      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 24 }],
+      flowLogs: { all: { destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup), trafficType: ec2.FlowLogTrafficType.ALL } },
+      restrictDefaultSecurityGroup: true,
+    });
+  }
+
+  private buildImage(props: OabServiceProps, bundlePath: string): ecs.ContainerImage {
+    const context = stageOabImageContext(join(oabDockerDirectory(), 'Dockerfile'), bundlePath);
+    return ecs.ContainerImage.fromAsset(context, {
+      platform: Platform.LINUX_ARM64,
+      buildArgs: {
+        OPENAB_VERSION: props.openabVersion ?? DEFAULT_OPENAB_VERSION,
+        NODE_VERSION: props.nodeVersion ?? DEFAULT_NODE_VERSION,
+      },
+      displayName: 'OAB with the openab-agentcore bridge (linux/arm64)',
+    });
+  }
+
+  /** An encrypted EFS access point at OAB's state directory, IAM-authorized, reachable only from this service. */
+  private persistState(props: OabServiceProps, vpcSubnets: ec2.SubnetSelection | undefined) {
+    const fsSecurityGroup = new ec2.SecurityGroup(this, 'StateSecurityGroup', {
+      vpc: this.vpc,
+      description: 'OAB thread map file system: NFS from the OAB service only',
+      allowAllOutbound: false,
+    });
+    const fileSystem = new efs.FileSystem(this, 'StateFileSystem', {
+      vpc: this.vpc,
+      vpcSubnets,
+      securityGroup: fsSecurityGroup,
+      encrypted: true,
+      removalPolicy: props.stateRemovalPolicy ?? RemovalPolicy.RETAIN,
+      // Exactly this policy. (With allowAnonymousAccess false, aws-cdk-lib would append an
+      // Allow for any principal that mounts through a mount target.) A file system policy
+      // that allows nothing leaves access to the task role's identity policy; anonymous,
+      // non-TLS and non-access-point mounts are refused.
+      allowAnonymousAccess: true,
+      fileSystemPolicy: new iam.PolicyDocument({
+        statements: [
+          new iam.PolicyStatement({
+            sid: 'DenyWithoutTls',
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: ['*'],
+            conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          new iam.PolicyStatement({
+            sid: 'DenyWithoutAccessPoint',
+            effect: iam.Effect.DENY,
+            principals: [new iam.AnyPrincipal()],
+            actions: ['*'],
+            conditions: { Null: { 'elasticfilesystem:AccessPointArn': 'true' } },
+          }),
+        ],
+      }),
+    });
+    const accessPoint = fileSystem.addAccessPoint('StateAccessPoint', {
+      path: '/openab',
+      posixUser: { uid: OAB_UID, gid: OAB_UID },
+      createAcl: { ownerUid: OAB_UID, ownerGid: OAB_UID, permissions: '750' },
+    });
+    fileSystem.connections.allowDefaultPortFrom(this.service, 'NFS from the OAB service');
+
+    this.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({
+      sid: 'ThreadMapFileSystem',
+      actions: [...EFS_CLIENT_ACTIONS],
+      resources: [fileSystem.fileSystemArn],
+      conditions: { StringEquals: { 'elasticfilesystem:AccessPointArn': accessPoint.accessPointArn } },
+    }));
+    this.taskDefinition.addVolume({
+      name: 'openab-state',
+      efsVolumeConfiguration: {
+        fileSystemId: fileSystem.fileSystemId,
+        transitEncryption: 'ENABLED',
+        authorizationConfig: { accessPointId: accessPoint.accessPointId, iam: 'ENABLED' },
+      },
+    });
+    this.container.addMountPoints({ sourceVolume: 'openab-state', containerPath: props.stateDirectory ?? DEFAULT_STATE_DIRECTORY, readOnly: false });
+    this.service.node.addDependency(fileSystem.mountTargetsAvailable);
+    return { fileSystem, accessPoint };
+  }
+
+  private acknowledgeFindings(props: OabServiceProps): void {
+    Validations.of(this.taskDefinition).acknowledge({
+      id: 'CloudFormation-Validate::E1029',
+      reason: 'The ${DISCORD_BOT_TOKEN}-style placeholders in the container command are OAB\'s own config expansion, filled from ECS secrets at run time, not CloudFormation substitutions.',
+    });
+    const executionRole = this.taskDefinition.executionRole;
+    const pullsFromEcr = !props.image || props.image instanceof ecs.EcrImage || props.image instanceof ecs.AssetImage;
+    if (executionRole && pullsFromEcr) {
+      acknowledgeWildcardResources(executionRole, ['*'],
+        'ecr:GetAuthorizationToken (ECR login, to pull the OAB image) supports no resource-level permissions and must use Resource "*".');
+    }
+    if (props.enableExecuteCommand) {
+      acknowledgeWildcardResources(this.taskDefinition.taskRole, ['*'],
+        'ECS Exec: ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel support no resource-level permissions (and a cluster you bring that logs ECS Exec output adds aws-cdk-lib\'s logs statements).');
+    }
+  }
+}
+
+/** The access settings only: the secrets stay out of the rendered file. */
+function chatAccess(o: ChatAccessOptions): ChatAccessOptions {
+  return {
+    allowedChannels: o.allowedChannels,
+    allowedUsers: o.allowedUsers,
+    allowBotMessages: o.allowBotMessages,
+    trustedBotIds: o.trustedBotIds,
+    messageProcessingMode: o.messageProcessingMode,
+  };
+}
+
+function ecsSecret(s: SecretField): ecs.Secret {
+  return ecs.Secret.fromSecretsManager(s.secret, s.field);
+}
+
+export function validateOabServiceProps(props: OabServiceProps, bundlePath: string): string[] {
+  const problems: string[] = [];
+  const b = props.bridge ?? {};
+  problems.push(...validateOneOf('bridge.cancelStrategy', b.cancelStrategy, CANCEL_STRATEGIES));
+  problems.push(...validateOneOf('bridge.logLevel', b.logLevel, LOG_LEVELS));
+  problems.push(...validateQualifier('bridge.qualifier', b.qualifier));
+  if (b.logFile !== undefined && !Token.isUnresolved(b.logFile) && !/^\/[^\s$]*$/.test(b.logFile)) {
+    problems.push(`bridge.logFile must be an absolute path without spaces or "$", got "${b.logFile}"`);
+  }
+  (b.extraArgs ?? []).forEach((arg, i) => {
+    if (Token.isUnresolved(arg)) return;
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x1f\x7f]/.test(arg)) problems.push(`bridge.extraArgs[${i}] must not contain newlines or control characters`);
+    if (arg.includes('${')) problems.push(`bridge.extraArgs[${i}] must not contain "\${" (OAB expands \${VAR} in its config file), got "${arg}"`);
+  });
+  const shell = props.runtime.shellCommand;
+  problems.push(...validateShellCommand('runtime.shellCommand', shell));
+  if (!Token.isUnresolved(shell) && shell.includes('${')) {
+    problems.push(`runtime.shellCommand must not contain "\${" (OAB expands \${VAR} in its config file), got "${shell}"`);
+  }
+
+  if (props.vpc && props.cluster) problems.push('vpc cannot be combined with cluster (the cluster\'s VPC is used)');
+  if (props.image) {
+    for (const k of ['openabVersion', 'nodeVersion', 'bridgeBundlePath'] as const) {
+      if (props[k] !== undefined) problems.push(`${k} cannot be combined with image (it only applies to the image built here)`);
+    }
+  } else if (!existsSync(bundlePath)) {
+    problems.push(missingBridgeBundleMessage(bundlePath));
+  }
+  if (props.openabVersion !== undefined && !/^\d+\.\d+\.\d+(-[0-9A-Za-z.]+)?$/.test(props.openabVersion)) {
+    problems.push(`openabVersion must be an OAB release such as "0.10.0" (the image tag is <version>-agentcore), got "${props.openabVersion}"`);
+  }
+  if (props.nodeVersion !== undefined) {
+    const m = /^(\d+)(\.\d+){0,2}$/.exec(props.nodeVersion);
+    if (!m || Number(m[1]) < 20) problems.push(`nodeVersion must be a Node.js version of at least 20, such as "22", got "${props.nodeVersion}"`);
+  }
+
+  const cpu = props.cpu ?? 512;
+  const memory = props.memoryLimitMiB ?? 1024;
+  const size = FARGATE_SIZES[cpu];
+  if (!size) {
+    problems.push(`cpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate CPU units), got ${cpu}`);
+  } else {
+    const [min, max, step] = size;
+    const ok = Number.isInteger(memory) && memory >= min && memory <= max && memory % step === 0;
+    if (!ok) problems.push(`memoryLimitMiB must be from ${min} to ${max} in steps of ${step} for cpu ${cpu} (Fargate), got ${memory}`);
+  }
+
+  if (props.persistThreadMap === false) {
+    if (props.stateDirectory !== undefined) problems.push('stateDirectory has no effect when persistThreadMap is false');
+    if (props.stateRemovalPolicy !== undefined) problems.push('stateRemovalPolicy has no effect when persistThreadMap is false');
+  }
+  if (props.stateDirectory !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(props.stateDirectory)) {
+    problems.push(`stateDirectory must be an absolute path, got "${props.stateDirectory}"`);
+  }
+  return problems;
+}

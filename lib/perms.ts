@@ -1,0 +1,44 @@
+/**
+ * Every IAM action these constructs grant, by who gets it. Nothing is granted that is
+ * not listed here.
+ */
+import type { CancelStrategy } from './validation';
+
+/** What a client of the runtime needs to open the interactive shell the bridge speaks. */
+export const SHELL_ACCESS_ACTIONS = ['bedrock-agentcore:InvokeAgentRuntimeCommandShell'] as const;
+
+/**
+ * Extra actions each bridge cancel strategy needs on top of the shell. `stop` closes the
+ * shell with the protocol's CLOSE frame and `noop` ignores cancels, so neither needs more.
+ */
+export const CANCEL_STRATEGY_ACTIONS: Record<CancelStrategy, readonly string[]> = {
+  stop: [],
+  noop: [],
+};
+
+/** Pulling an image from one ECR repository (the runtime's execution role). */
+export const ECR_PULL_ACTIONS = [
+  'ecr:BatchCheckLayerAvailability',
+  'ecr:BatchGetImage',
+  'ecr:GetDownloadUrlForLayer',
+] as const;
+
+/** ECR login; AWS only accepts `Resource: "*"` for it. */
+export const ECR_TOKEN_ACTIONS = ['ecr:GetAuthorizationToken'] as const;
+
+/** Creating and finding the runtime's own log group. */
+export const RUNTIME_LOG_GROUP_ACTIONS = ['logs:CreateLogGroup', 'logs:DescribeLogStreams'] as const;
+/** AgentCore lists log groups before it creates the runtime's; a list call, scoped to the account's log groups. */
+export const RUNTIME_LOG_DESCRIBE_ACTIONS = ['logs:DescribeLogGroups'] as const;
+/** Writing the runtime's log streams. */
+export const RUNTIME_LOG_STREAM_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'] as const;
+
+/** Getting a workload access token for the runtime's own workload identity (no user, no JWT). */
+export const WORKLOAD_TOKEN_ACTIONS = ['bedrock-agentcore:GetWorkloadAccessToken'] as const;
+/** Reading the API key from the Token Vault. */
+export const API_KEY_READ_ACTIONS = ['bedrock-agentcore:GetResourceApiKey'] as const;
+/** Reading the secret that backs the Token Vault's API key credential provider. */
+export const API_KEY_SECRET_ACTIONS = ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'] as const;
+
+/** Mounting and writing OAB's state directory through the EFS access point (IAM-authorized NFS). */
+export const EFS_CLIENT_ACTIONS = ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'] as const;

@@ -1,0 +1,76 @@
+/**
+ * The OAB container's command and the bridge's command line. Pure: values in, argv out.
+ */
+
+/** Where the container command writes config.toml (writable by OAB's uid 1000 user). */
+export const OAB_CONFIG_PATH = '/tmp/openab/config.toml';
+/**
+ * The named pipe the bridge logs to. OAB discards its agent's stderr, and the container
+ * user cannot reopen `/proc/1/fd/1` (the container runtime creates the stdout pipe as
+ * root, mode 0600), so the container command creates this FIFO as the container user and
+ * copies whatever arrives on it to its own stdout, the awslogs stream.
+ */
+export const BRIDGE_LOG_FIFO = '/tmp/openab/bridge-log.fifo';
+/** Where the OAB image puts the bundled bridge. */
+export const BRIDGE_PATH = '/app/bridge.js';
+/**
+ * What the bridge needs from OAB's environment, which OAB clears before spawning it:
+ * the ECS task role credentials endpoint and the Region. Nothing else passes.
+ */
+export const BRIDGE_INHERIT_ENV = ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION'] as const;
+
+export interface BridgeCommandOptions {
+  readonly runtimeArn: string;
+  readonly shellCommand: string;
+  readonly qualifier: string;
+  readonly cancelStrategy: string;
+  readonly logLevel: string;
+  readonly logFile: string;
+  /** @default '/app/bridge.js' */
+  readonly bridgePath?: string;
+  /** More bridge options, appended as given. @default - none */
+  readonly extraArgs?: readonly string[];
+}
+
+/** `[agent] command` and `args` for OAB: plain node running the bundled bridge. */
+export function bridgeCommand(o: BridgeCommandOptions): { command: string; args: string[] } {
+  return {
+    command: 'node',
+    args: [
+      o.bridgePath ?? BRIDGE_PATH,
+      '--runtime-arn', o.runtimeArn,
+      '--qualifier', o.qualifier,
+      '--shell-command', o.shellCommand,
+      '--cancel-strategy', o.cancelStrategy,
+      '--log-level', o.logLevel,
+      '--log-file', o.logFile,
+      ...(o.extraArgs ?? []),
+    ],
+  };
+}
+
+/**
+ * The container command: write config.toml from the text passed as `$1` (an argument,
+ * so the config is data the shell never parses, and the script never changes), start the
+ * bridge log copier, then become OAB (tini stays PID 1 and forwards SIGTERM, so OAB saves
+ * thread_map.json on shutdown).
+ */
+export function oabContainerCommand(configToml: string): string[] {
+  const script = [
+    'set -eu',
+    'umask 077',
+    `mkdir -p ${[...new Set([dirOf(OAB_CONFIG_PATH), dirOf(BRIDGE_LOG_FIFO)])].join(' ')}`,
+    `printf '%s' "$1" > ${OAB_CONFIG_PATH}`,
+    `rm -f ${BRIDGE_LOG_FIFO}`,
+    `mkfifo ${BRIDGE_LOG_FIFO}`,
+    // A reader is always waiting: cat ends when the last bridge closes the pipe, and the
+    // loop reopens it, which blocks until the next bridge starts.
+    `(while :; do cat ${BRIDGE_LOG_FIFO} || sleep 1; done) &`,
+    `exec openab run -c ${OAB_CONFIG_PATH}`,
+  ].join('\n');
+  return ['/bin/sh', '-c', script, 'oab-start', configToml];
+}
+
+function dirOf(path: string): string {
+  return path.slice(0, path.lastIndexOf('/'));
+}

@@ -1,0 +1,80 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import { AgentRuntimeImage, CodingAgentRuntime } from '../../lib';
+import { actionsOf, dockerAssets, logicalIdOf, newStack, resourcesOf, ROOT, statementsOfRole, synth } from './support';
+
+describe('AgentRuntimeImage', () => {
+  test('builds runtimes/kiro for linux/arm64 by default, and the runtime runs that asset', () => {
+    const stack = newStack();
+    const runtime = new CodingAgentRuntime(stack, 'Runtime');
+    const assembly = synth(stack);
+
+    const assets = dockerAssets(assembly, 'Test');
+    expect(assets).toHaveLength(1);
+    expect(assets[0].source.platform).toBe('linux/arm64');
+    expect(readFileSync(join(assets[0].directory, 'Dockerfile'), 'utf8'))
+      .toBe(readFileSync(join(ROOT, 'runtimes', 'kiro', 'Dockerfile'), 'utf8'));
+
+    const template = Template.fromJSON(assembly.getStackByName('Test').template);
+    template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', {
+      AgentRuntimeArtifact: { ContainerConfiguration: { ContainerUri: { 'Fn::Sub': Match.stringLikeRegexp(`container-assets-.*:${assets[0].hash}$`) } } },
+    });
+    expect(runtime.image).toBeInstanceOf(AgentRuntimeImage);
+  });
+
+  test('passes build args such as the Kiro CLI version to the asset', () => {
+    const stack = newStack();
+    new CodingAgentRuntime(stack, 'Runtime', {
+      image: new AgentRuntimeImage(stack, 'Image', { buildArgs: { KIRO_CLI_VERSION: '1.23.1' } }),
+    });
+    const assembly = synth(stack);
+    const [asset] = dockerAssets(assembly, 'Test');
+    expect(asset.source).toEqual(expect.objectContaining({ platform: 'linux/arm64', dockerBuildArgs: { KIRO_CLI_VERSION: '1.23.1' } }));
+  });
+
+  test('an existing ECR image is used by tag, builds nothing and is pulled from that repository only', () => {
+    const stack = newStack();
+    const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'agents/kiro');
+    new CodingAgentRuntime(stack, 'Runtime', { image: AgentRuntimeImage.fromEcrImage(stack, 'Image', repository, 'v1.2.3') });
+    const template = Template.fromStack(stack);
+
+    template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', {
+      AgentRuntimeArtifact: { ContainerConfiguration: { ContainerUri: { 'Fn::Join': ['', Match.arrayWith([Match.stringLikeRegexp('/agents/kiro:v1\\.2\\.3$')])] } } },
+    });
+    const assembly = synth(stack);
+    expect(dockerAssets(assembly, 'Test')).toHaveLength(0);
+
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role'));
+    const pull = statements.find((s) => actionsOf([s]).includes('ecr:BatchGetImage'))!;
+    expect(actionsOf([pull])).toEqual(['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']);
+    expect(JSON.stringify(resourcesOf(pull))).toContain(':repository/agents/kiro');
+  });
+
+  test('a digest pins the image by digest', () => {
+    const stack = newStack();
+    const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'agents/kiro');
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const image = AgentRuntimeImage.fromEcrImage(stack, 'Image', repository, digest);
+    expect(Stack.of(stack).resolve(image.imageUri)).toEqual({ 'Fn::Join': ['', expect.arrayContaining([expect.stringMatching(/@sha256:a{64}$/)])] });
+  });
+
+  test.each<[string, Record<string, unknown>, string]>([
+    ['a build directory', { directory: '/tmp' }, 'directory cannot be combined with existingRepository'],
+    ['build arguments', { buildArgs: { A: 'b' } }, 'buildArgs cannot be combined with existingRepository'],
+    ['no tag or digest', { existingTagOrDigest: undefined }, 'existingTagOrDigest is required with existingRepository'],
+    ['a tag with a space', { existingTagOrDigest: 'has space' }, 'existingTagOrDigest must be an image tag or a sha256 digest, got "has space"'],
+  ])('rejects an existing repository with %s', (_title, extra, message) => {
+    const stack = newStack();
+    const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'agents/kiro');
+    expect(() => new AgentRuntimeImage(stack, 'Image', { existingRepository: repository, existingTagOrDigest: 'v1', ...extra })).toThrow(message);
+  });
+
+  test('rejects a tag without a repository and a multi-line build argument, together', () => {
+    const stack = newStack();
+    expect(() => new AgentRuntimeImage(stack, 'Image', { existingTagOrDigest: 'v1', buildArgs: { KIRO_CLI_VERSION: '1\n2' } }))
+      .toThrow(/existingTagOrDigest requires existingRepository[\s\S]*buildArgs\.KIRO_CLI_VERSION must be a single line/);
+  });
+});

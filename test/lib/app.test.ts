@@ -1,0 +1,151 @@
+import { App } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildApp, stageStackName } from '../../lib/app/build-app';
+import { parseStages, selectStages } from '../../lib/app/stage-settings';
+import { cdkJsonContext, logicalIdOf, statementsOfRole } from './support';
+
+/** The example app exactly as `cdk synth` builds it from cdk.json, optionally for one stage. */
+function exampleApp(stage?: string) {
+  const app = new App({ context: { ...cdkJsonContext(), ...(stage ? { stage } : {}) } });
+  const stacks = buildApp(app);
+  return { app, stacks };
+}
+
+function acknowledgments(app: App): { path: string; id: string; reason: string }[] {
+  return app.node.findAll().flatMap((c) => c.node.metadata
+    .filter((m) => m.type === 'aws:cdk:acknowledged-rules')
+    .flatMap((m) => Object.entries(m.data as Record<string, string>).map(([id, reason]) => ({ path: c.node.path, id, reason }))));
+}
+
+describe('the example app (bin/app.ts, cdk.json)', () => {
+  // One synthesis of all three stages, shared by the read-only assertions below.
+  let app: App;
+  let assembly: CloudAssembly;
+  const template = (stage: string) => Template.fromJSON(assembly.getStackByName(stageStackName(stage)).template);
+
+  beforeAll(() => {
+    ({ app } = exampleApp());
+    // Under jest, any unacknowledged cdk-nag or CloudFormation Validate finding (error or warning) throws here.
+    assembly = app.synth();
+  });
+
+  test('without -c stage, every stage in cdk.json gets its own stack', () => {
+    expect(assembly.stacks.map((s) => s.stackName).sort()).toEqual(['OpenabAgentCore-dev', 'OpenabAgentCore-prod', 'OpenabAgentCore-staging']);
+  });
+
+  test('-c stage=prod builds the prod stack only', () => {
+    expect(exampleApp('prod').stacks.map((s) => s.stackName)).toEqual(['OpenabAgentCore-prod']);
+    expect(() => exampleApp('qa')).toThrow('-c stage=qa is not a stage in cdk.json; choose one of: dev, staging, prod');
+  });
+
+  test('stages differ as configured: capacity, ECS Exec, sizes, retention, state removal, runtime idle timeout', () => {
+    const dev = template('dev');
+    const prod = template('prod');
+    dev.hasResourceProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }, { CapacityProvider: 'FARGATE', Weight: 0 }], EnableExecuteCommand: true });
+    prod.hasResourceProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Weight: 1 }], EnableExecuteCommand: false });
+    dev.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '1024' });
+    prod.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '2048' });
+    dev.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    prod.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    dev.hasResource('AWS::EFS::FileSystem', { DeletionPolicy: 'Delete' });
+    prod.hasResource('AWS::EFS::FileSystem', { DeletionPolicy: 'Retain' });
+    dev.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { LifecycleConfiguration: { IdleRuntimeSessionTimeout: 900, MaxLifetime: 28800 } });
+    prod.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { LifecycleConfiguration: { IdleRuntimeSessionTimeout: 1800, MaxLifetime: 28800 } });
+  });
+
+  test('each stage reads its own secrets and has its own runtime name', () => {
+    for (const stage of ['dev', 'staging', 'prod']) {
+      const t = template(stage);
+      t.hasResourceProperties('AWS::BedrockAgentCore::ApiKeyCredentialProvider', { ApiKeySecretConfig: { SecretId: `openab/${stage}/kiro-api-key`, JsonKey: 'apiKey' } });
+      expect(JSON.stringify(t.toJSON())).toContain(`:secret:openab/${stage}/discord:botToken::`);
+    }
+    const names = ['dev', 'staging', 'prod'].map((stage) => Object.values(template(stage).findResources('AWS::BedrockAgentCore::Runtime'))[0].Properties.AgentRuntimeName);
+    expect(new Set(names).size).toBe(3);
+  });
+
+  test('every resource is tagged with its stage', () => {
+    template('staging').hasResourceProperties('AWS::ECS::Cluster', { Tags: [{ Key: 'openab-agentcore:stage', Value: 'staging' }] });
+    template('prod').hasResourceProperties('AWS::ECS::Cluster', { Tags: [{ Key: 'cost-center', Value: 'platform' }, { Key: 'openab-agentcore:stage', Value: 'prod' }] });
+  });
+
+  test('the task role in every stage has the shell permission on its own runtime and no other AgentCore action', () => {
+    for (const stage of ['dev', 'staging', 'prod']) {
+      const t = template(stage);
+      const runtimeId = logicalIdOf(t, 'AWS::BedrockAgentCore::Runtime');
+      const statements = statementsOfRole(t, logicalIdOf(t, 'AWS::IAM::Role', 'OabAgentCoreOabTaskDefinitionTaskRole'));
+      const agentcore = statements.filter((s) => String(s.Action).startsWith('bedrock-agentcore:'));
+      expect(agentcore).toEqual([expect.objectContaining({
+        Action: 'bedrock-agentcore:InvokeAgentRuntimeCommandShell',
+        Resource: [{ 'Fn::GetAtt': [runtimeId, 'AgentRuntimeArn'] }, expect.anything()],
+      })]);
+    }
+  });
+
+  test('cdk-nag AwsSolutions finds nothing unacknowledged in any stage', () => {
+    for (const stack of assembly.stacks) {
+      const construct = app.node.findChild(stack.stackName);
+      expect(new AwsSolutionsChecks().validateScope(construct).violations).toEqual([]);
+    }
+  });
+
+  test('every acknowledgment names a specific finding and gives its reason', () => {
+    const acks = acknowledgments(app);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const ack of acks) {
+      // A bare rule id would silence every finding of that rule; each acknowledgment names one.
+      expect(ack.id).not.toMatch(/^(Annotation::)?AwsSolutions-[A-Z]+\d+$/);
+      expect(ack.reason.length).toBeGreaterThan(40);
+    }
+    // Ours: the runtime role, the execution role, ECS Exec (dev only) and the config placeholders;
+    // aws-cdk-lib's own: the flow log's camelCase options.
+    const dev = acks
+      .filter((a) => a.path.startsWith('OpenabAgentCore-dev/'))
+      .map((a) => `${a.path.replace('OpenabAgentCore-dev/OabAgentCore/', '')} ${a.id.replace(/\/runtimes\/OpenabAgentCoredev_\w+-\*/, '/runtimes/<runtime name>-*')}`)
+      .sort();
+    const logs = 'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:';
+    expect(dev).toEqual([
+      'Oab/TaskDefinition CloudFormation-Validate::E1029',
+      'Oab/TaskDefinition/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::*]',
+      'Oab/TaskDefinition/TaskRole Annotation::AwsSolutions-IAM5[Resource::*]',
+      'Oab/Vpc/all CloudFormation-Validate::F3002',
+      'Oab/Vpc/all CloudFormation-Validate::F3003',
+      'Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::*]',
+      `Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::${logs}*]`,
+      `Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::${logs}/aws/bedrock-agentcore/runtimes/<runtime name>-*:log-stream:*]`,
+      `Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::${logs}/aws/bedrock-agentcore/runtimes/<runtime name>-*]`,
+    ].sort());
+    // Without ECS Exec (prod), the task role needs no acknowledgment at all.
+    expect(acks.filter((a) => a.path.startsWith('OpenabAgentCore-prod/') && a.path.endsWith('/TaskRole'))).toEqual([]);
+  });
+
+  test('cdk-nag really runs on the app: an unencrypted, unlogged bucket fails the synth', () => {
+    const { app: unsafe, stacks } = exampleApp('dev');
+    new s3.Bucket(stacks[0], 'Unsafe');
+    expect(() => unsafe.synth()).toThrow(/AwsSolutions-S1[\s\S]*Unsafe|Unsafe[\s\S]*AwsSolutions-S1/);
+  });
+});
+
+describe('stage settings in cdk.json', () => {
+  test('a typo or a wrong type fails the synth, naming stage and key', () => {
+    expect(() => parseStages({ dev: { discordSecret: 'd', fargateSpott: true, cpu: '512' } }))
+      .toThrow(/dev\.fargateSpott is not a known setting[\s\S]*dev\.cpu must be a number, got "512"/);
+  });
+
+  test('a stage without a chat platform, an invalid retention or name is rejected', () => {
+    expect(() => parseStages({ Dev: { logRetentionDays: 10 } }))
+      .toThrow(/stage name "Dev" must match[\s\S]*Dev\.logRetentionDays must be a CloudWatch Logs retention[\s\S]*Dev: set discordSecret or slackSecret/);
+  });
+
+  test('stages may arrive as a JSON string (-c on the command line)', () => {
+    expect(parseStages('{"qa":{"slackSecret":"s"}}')).toEqual({ qa: { slackSecret: 's' } });
+    expect(() => parseStages(undefined)).toThrow('must be an object of stages');
+  });
+
+  test('without -c stage all stages are selected', () => {
+    expect(selectStages({ a: {}, b: {} }, undefined)).toEqual(['a', 'b']);
+    expect(selectStages({ a: {}, b: {} }, 'b')).toEqual(['b']);
+  });
+});

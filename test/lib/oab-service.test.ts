@@ -1,0 +1,337 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import { parse } from 'smol-toml';
+import { CodingAgentRuntime, DEFAULT_NODE_VERSION, DEFAULT_OPENAB_VERSION, OabService, type OabServiceProps } from '../../lib';
+import {
+  actionsOf,
+  dockerAssets,
+  flattenCfn,
+  importedRuntime,
+  logicalIdOf,
+  newStack,
+  resourcesOf,
+  ROOT,
+  RUNTIME_ARN,
+  secretNamed,
+  statementsOfRole,
+  synth,
+} from './support';
+
+type Extra = Partial<OabServiceProps> & { shellCommand?: string; allowedChannels?: string[] };
+
+function oab(extra: Extra = {}) {
+  const stack = newStack();
+  const { shellCommand, allowedChannels = ['123456789012345678'], ...props } = extra;
+  const service = new OabService(stack, 'Oab', {
+    runtime: importedRuntime(stack, shellCommand),
+    discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels },
+    ...props,
+  });
+  return { stack, service };
+}
+
+function oabTemplate(extra: Extra = {}) {
+  const { stack, service } = oab(extra);
+  return { stack, service, template: Template.fromStack(stack) };
+}
+
+function containerDefinition(template: Template): Record<string, unknown> & { Command: unknown[] } {
+  const [taskDefinition] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+  return taskDefinition.Properties.ContainerDefinitions[0];
+}
+
+/** config.toml as the container receives it: the command's argument, deploy-time values as <GetAtt:…>. */
+function renderedConfig(template: Template): Record<string, any> {
+  return parse(flattenCfn(containerDefinition(template).Command[4]));
+}
+
+describe('OabService', () => {
+  test('runs one ARM64 Fargate task with no inbound port, never two at once', () => {
+    const { template } = oabTemplate();
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
+      RequiresCompatibilities: ['FARGATE'],
+      Cpu: '512',
+      Memory: '1024',
+    });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      DesiredCount: 1,
+      DeploymentConfiguration: Match.objectLike({ MinimumHealthyPercent: 0, MaximumPercent: 100 }),
+      LoadBalancers: Match.absent(),
+      CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Weight: 1 }],
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'ENABLED' }) },
+    });
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 0);
+    const securityGroupId = logicalIdOf(template, 'AWS::EC2::SecurityGroup', 'OabSecurityGroup');
+    template.resourcePropertiesCountIs('AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [securityGroupId, 'GroupId'] } }, 0);
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupIngress: Match.absent(),
+      SecurityGroupEgress: [{ CidrIp: '0.0.0.0/0', IpProtocol: 'tcp', FromPort: 443, ToPort: 443, Description: Match.anyValue() }],
+    });
+  });
+
+  test('the container command writes config.toml and runs OAB, whose agent is the bundled bridge for this runtime', () => {
+    const { template } = oabTemplate();
+    const command = containerDefinition(template).Command;
+    expect(command.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(command[2]).toMatch(/exec openab run -c \/tmp\/openab\/config\.toml$/);
+    const config = renderedConfig(template);
+    expect(config.agent.command).toBe('node');
+    expect(config.agent.args).toEqual([
+      '/app/bridge.js', '--runtime-arn', RUNTIME_ARN, '--qualifier', 'DEFAULT',
+      '--shell-command', 'kiro-cli acp --trust-all-tools', '--cancel-strategy', 'stop',
+      '--log-level', 'info', '--log-file', '/tmp/openab/bridge-log.fifo',
+    ]);
+    expect(config.agent.inherit_env).toEqual(['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION']);
+    expect(config.discord).toEqual({ bot_token: '${DISCORD_BOT_TOKEN}', allowed_channels: ['123456789012345678'] });
+  });
+
+  test('a runtime created in the same stack reaches the config as its deploy-time ARN', () => {
+    const stack = newStack();
+    const runtime = new CodingAgentRuntime(stack, 'Runtime', { shellCommand: 'claude-code-acp' });
+    new OabService(stack, 'Oab', { runtime, slack: { botToken: { secret: secretNamed(stack, 's'), field: 'bot' }, appToken: { secret: secretNamed(stack, 's2'), field: 'app' } } });
+    const template = Template.fromStack(stack);
+    const config = renderedConfig(template);
+    const runtimeId = logicalIdOf(template, 'AWS::BedrockAgentCore::Runtime');
+    expect(config.agent.args.slice(1, 3)).toEqual(['--runtime-arn', `<GetAtt:${runtimeId}.AgentRuntimeArn>`]);
+    expect(config.agent.args).toContain('claude-code-acp');
+    expect(config.slack).toEqual({ bot_token: '${SLACK_BOT_TOKEN}', app_token: '${SLACK_APP_TOKEN}' });
+  });
+
+  test('chat tokens arrive as ECS secrets; the container has no plain environment and the template no secret value', () => {
+    const { template } = oabTemplate();
+    const container = containerDefinition(template);
+    expect(container.Environment).toBeUndefined();
+    expect(container.Secrets).toEqual([expect.objectContaining({ Name: 'DISCORD_BOT_TOKEN' })]);
+    expect(flattenCfn((container.Secrets as { ValueFrom: unknown }[])[0].ValueFrom)).toMatch(/:secret:openab\/discord:botToken::$/);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/\{\{resolve:(secretsmanager|ssm-secure)/);
+  });
+
+  test('the execution role reads only the chat secret, its image and its log group', () => {
+    const { template } = oabTemplate();
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionExecutionRole'));
+    expect(actionsOf(statements)).toEqual([
+      'ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken', 'ecr:GetDownloadUrlForLayer',
+      'logs:CreateLogStream', 'logs:PutLogEvents', 'secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue',
+    ]);
+    const secretResources = statements.filter((s) => actionsOf([s]).includes('secretsmanager:GetSecretValue')).flatMap(resourcesOf).map(flattenCfn);
+    expect(secretResources).toEqual([expect.stringMatching(/:secret:openab\/discord-\?{6}$/)]);
+    expect(statements.filter((s) => resourcesOf(s).includes('*')).map((s) => s.Action)).toEqual(['ecr:GetAuthorizationToken']);
+  });
+
+  test('the task role gets grantShellAccess and the thread map mount, nothing else', () => {
+    const { template } = oabTemplate();
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
+    expect(actionsOf(statements)).toEqual([
+      'bedrock-agentcore:InvokeAgentRuntimeCommandShell', 'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite',
+    ]);
+    const shell = statements.find((s) => s.Action === 'bedrock-agentcore:InvokeAgentRuntimeCommandShell')!;
+    expect(shell.Resource).toEqual([RUNTIME_ARN, `${RUNTIME_ARN}/runtime-endpoint/DEFAULT`]);
+    const efs = statements.find((s) => s.Sid === 'ThreadMapFileSystem')!;
+    expect(efs.Resource).toEqual({ 'Fn::GetAtt': [logicalIdOf(template, 'AWS::EFS::FileSystem'), 'Arn'] });
+    expect(Object.keys(efs.Condition!)).toEqual(['StringEquals']);
+    expect(flattenCfn((efs.Condition!.StringEquals as Record<string, unknown>)['elasticfilesystem:AccessPointArn']))
+      .toMatch(new RegExp(`:access-point/<Ref:${logicalIdOf(template, 'AWS::EFS::AccessPoint')}>$`));
+    expect(statements.flatMap(resourcesOf)).not.toContain('*');
+  });
+
+  test('the bridge endpoint chosen is the endpoint granted', () => {
+    const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug', extraArgs: ['--launcher', 'none'] } });
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
+    expect(statements[0].Resource).toEqual([RUNTIME_ARN, `${RUNTIME_ARN}/runtime-endpoint/canary`]);
+    const args: string[] = renderedConfig(template).agent.args;
+    expect(args).toEqual(expect.arrayContaining(['--qualifier', 'canary', '--cancel-strategy', 'noop', '--log-level', 'debug']));
+    expect(args.slice(-2)).toEqual(['--launcher', 'none']);
+  });
+
+  test('logs go to CloudWatch with a retention, in the stream the bridge log FIFO is copied to', () => {
+    const { template } = oabTemplate();
+    const logGroupId = logicalIdOf(template, 'AWS::Logs::LogGroup', 'OabLogGroup');
+    template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    expect(containerDefinition(template).LogConfiguration).toEqual({
+      LogDriver: 'awslogs',
+      Options: { 'awslogs-group': { Ref: logGroupId }, 'awslogs-stream-prefix': 'oab', 'awslogs-region': { Ref: 'AWS::Region' } },
+    });
+    expect(containerDefinition(template).Command[2]).toContain('cat /tmp/openab/bridge-log.fifo');
+  });
+
+  test('the health check looks for the openab process; OAB gets 30 s to save its thread map on stop', () => {
+    const { template } = oabTemplate();
+    expect(containerDefinition(template).HealthCheck).toEqual({
+      Command: ['CMD-SHELL', 'grep -qsx openab /proc/[0-9]*/comm || exit 1'],
+      Interval: 30, Timeout: 5, Retries: 3, StartPeriod: 30,
+    });
+    expect(containerDefinition(template).StopTimeout).toBe(30);
+  });
+
+  test('the image is built for linux/arm64 from oab/Dockerfile and the bundled bridge, pinned to an OAB release', () => {
+    const { stack } = oab({ openabVersion: '0.9.1' });
+    const assembly = synth(stack);
+    const [asset] = dockerAssets(assembly, 'Test');
+    expect(asset.source).toEqual(expect.objectContaining({
+      platform: 'linux/arm64',
+      dockerBuildArgs: { OPENAB_VERSION: '0.9.1', NODE_VERSION: DEFAULT_NODE_VERSION },
+    }));
+    expect(readFileSync(join(asset.directory, 'Dockerfile'), 'utf8')).toBe(readFileSync(join(ROOT, 'oab', 'Dockerfile'), 'utf8'));
+    expect(readFileSync(join(asset.directory, 'bridge.js'))).toEqual(readFileSync(join(ROOT, 'dist', 'bridge.js')));
+    const dockerfile = readFileSync(join(ROOT, 'oab', 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^FROM ghcr\.io\/openabdev\/openab:\$\{OPENAB_VERSION\}-agentcore$/m);
+    expect(dockerfile).toMatch(/^COPY bridge\.js \/app\/bridge\.js$/m);
+    expect(DEFAULT_OPENAB_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  test('a missing bridge bundle fails the synth and names npm run build', () => {
+    expect(() => oab({ bridgeBundlePath: join(ROOT, 'dist', 'no-such-bridge.js') }))
+      .toThrow(/bridgeBundlePath: the bundled bridge .*no-such-bridge\.js does not exist\. Run `npm run build` first/);
+  });
+
+  test('a prebuilt image is used as given', () => {
+    const { template } = oabTemplate({ image: ecs.ContainerImage.fromRegistry('123456789012.dkr.ecr.us-east-1.amazonaws.com/oab:1') });
+    expect(containerDefinition(template).Image).toBe('123456789012.dkr.ecr.us-east-1.amazonaws.com/oab:1');
+  });
+
+  describe('thread map persistence', () => {
+    test('mounts an encrypted, IAM-authorized EFS access point at OAB\'s state directory', () => {
+      const { template } = oabTemplate();
+      const fileSystemId = logicalIdOf(template, 'AWS::EFS::FileSystem');
+      const accessPointId = logicalIdOf(template, 'AWS::EFS::AccessPoint');
+      template.hasResourceProperties('AWS::EFS::FileSystem', { Encrypted: true });
+      template.hasResource('AWS::EFS::FileSystem', { DeletionPolicy: 'Retain' });
+      template.hasResourceProperties('AWS::EFS::AccessPoint', {
+        FileSystemId: { Ref: fileSystemId },
+        PosixUser: { Uid: '1000', Gid: '1000' },
+        RootDirectory: { Path: '/openab', CreationInfo: { OwnerUid: '1000', OwnerGid: '1000', Permissions: '750' } },
+      });
+      template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+        Volumes: [{
+          Name: 'openab-state',
+          EFSVolumeConfiguration: {
+            FilesystemId: { Ref: fileSystemId },
+            TransitEncryption: 'ENABLED',
+            AuthorizationConfig: { AccessPointId: { Ref: accessPointId }, IAM: 'ENABLED' },
+          },
+        }],
+      });
+      expect(containerDefinition(template).MountPoints).toEqual([{ ContainerPath: '/home/agent/.openab', ReadOnly: false, SourceVolume: 'openab-state' }]);
+    });
+
+    test('the file system policy allows nobody by itself and refuses non-TLS and non-access-point mounts', () => {
+      const { template } = oabTemplate();
+      const [fileSystem] = Object.values(template.findResources('AWS::EFS::FileSystem'));
+      const statements = fileSystem.Properties.FileSystemPolicy.Statement as { Effect: string; Condition: unknown }[];
+      expect(statements.map((s) => s.Effect)).toEqual(['Deny', 'Deny']);
+      expect(statements.map((s) => s.Condition)).toEqual([
+        { Bool: { 'aws:SecureTransport': 'false' } },
+        { Null: { 'elasticfilesystem:AccessPointArn': 'true' } },
+      ]);
+    });
+
+    test('NFS is reachable only from the service', () => {
+      const { template } = oabTemplate();
+      const serviceGroup = logicalIdOf(template, 'AWS::EC2::SecurityGroup', 'OabSecurityGroup');
+      const stateGroup = logicalIdOf(template, 'AWS::EC2::SecurityGroup', 'OabStateSecurityGroup');
+      template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 1);
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        GroupId: { 'Fn::GetAtt': [stateGroup, 'GroupId'] },
+        SourceSecurityGroupId: { 'Fn::GetAtt': [serviceGroup, 'GroupId'] },
+        FromPort: 2049,
+        ToPort: 2049,
+      });
+      template.hasResourceProperties('AWS::EC2::SecurityGroup', { GroupDescription: Match.stringLikeRegexp('thread map'), SecurityGroupIngress: Match.absent() });
+    });
+
+    test('the service starts after the mount targets exist', () => {
+      const { template } = oabTemplate();
+      const [service] = Object.values(template.findResources('AWS::ECS::Service'));
+      const mountTargets = Object.keys(template.findResources('AWS::EFS::MountTarget'));
+      expect(mountTargets).toHaveLength(2);
+      expect(service.DependsOn).toEqual(expect.arrayContaining(mountTargets));
+    });
+
+    test('can be turned off: no file system, no volume, no EFS permission', () => {
+      const { template } = oabTemplate({ persistThreadMap: false });
+      template.resourceCountIs('AWS::EFS::FileSystem', 0);
+      template.resourceCountIs('AWS::EFS::AccessPoint', 0);
+      expect(containerDefinition(template).MountPoints).toBeUndefined();
+      const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
+      expect(actionsOf(statements)).toEqual(['bedrock-agentcore:InvokeAgentRuntimeCommandShell']);
+    });
+
+    test('the removal policy is configurable', () => {
+      const { template } = oabTemplate({ stateRemovalPolicy: RemovalPolicy.DESTROY });
+      template.hasResource('AWS::EFS::FileSystem', { DeletionPolicy: 'Delete' });
+    });
+  });
+
+  test('Fargate Spot, ECS Exec and sizes are options', () => {
+    const { template } = oabTemplate({ fargateSpot: true, enableExecuteCommand: true, cpu: 1024, memoryLimitMiB: 4096 });
+    template.hasResourceProperties('AWS::ECS::Service', {
+      CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }, { CapacityProvider: 'FARGATE', Weight: 0 }],
+      EnableExecuteCommand: true,
+    });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '1024', Memory: '4096' });
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
+    expect(actionsOf(statements)).toEqual([
+      'bedrock-agentcore:InvokeAgentRuntimeCommandShell', 'elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite',
+      'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
+    ]);
+    template.hasResourceProperties('AWS::ECS::Cluster', { Configuration: { ExecuteCommandConfiguration: { Logging: 'NONE' } } });
+  });
+
+  test('a VPC you bring is used with its private subnets and no public IP', () => {
+    const stack = newStack();
+    const vpc = new ec2.Vpc(stack, 'MyVpc', { maxAzs: 2, natGateways: 1 });
+    new OabService(stack, 'Oab', { runtime: importedRuntime(stack), vpc, discord: { botToken: { secret: secretNamed(stack, 'd') } } });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::EC2::VPC', 1);
+    template.hasResourceProperties('AWS::ECS::Service', {
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED', Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^MyVpcPrivateSubnet') }]) }) },
+    });
+  });
+
+  test('the VPC created by default has flow logs and no NAT gateway', () => {
+    const { template } = oabTemplate();
+    template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    template.resourceCountIs('AWS::EC2::FlowLog', 1);
+    template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  describe('rejects at synth, naming the prop', () => {
+    test.each<[string, Extra, string]>([
+      ['neither Discord nor Slack', { discord: undefined }, 'at least one of discord or slack must be configured'],
+      ['a cancel strategy other than stop or noop', { bridge: { cancelStrategy: 'kill' as never } }, 'bridge.cancelStrategy must be "stop" or "noop", got "kill"'],
+      ['an unknown log level', { bridge: { logLevel: 'trace' as never } }, 'bridge.logLevel must be "error" or "warn" or "info" or "debug", got "trace"'],
+      ['a relative log file', { bridge: { logFile: 'bridge.log' } }, 'bridge.logFile must be an absolute path'],
+      ['a bridge option OAB would expand', { bridge: { extraArgs: ['--endpoint-url', '${URL}'] } }, 'bridge.extraArgs[1] must not contain "${"'],
+      ['a hyphenated endpoint', { bridge: { qualifier: 'my-endpoint' } }, 'bridge.qualifier must be a runtime endpoint name'],
+      ['a shell command OAB would expand', { shellCommand: 'kiro-cli acp --model ${MODEL}' }, 'runtime.shellCommand must not contain "${"'],
+      ['a CPU Fargate does not offer', { cpu: 384 }, 'cpu must be one of 256, 512, 1024, 2048, 4096 (Fargate CPU units), got 384'],
+      ['memory that does not fit the CPU', { cpu: 256, memoryLimitMiB: 4096 }, 'memoryLimitMiB must be from 512 to 2048 in steps of 512 for cpu 256 (Fargate), got 4096'],
+      ['an OAB version that is not a release', { openabVersion: 'latest' }, 'openabVersion must be an OAB release such as "0.10.0"'],
+      ['a Node.js older than 20', { nodeVersion: '18' }, 'nodeVersion must be a Node.js version of at least 20'],
+      ['an image with an OAB version', { image: ecs.ContainerImage.fromRegistry('oab:1'), openabVersion: '0.9.0' }, 'openabVersion cannot be combined with image'],
+      ['a secret in additionalConfig', { additionalConfig: { stt: { api_key: SecretValue.secretsManager('stt').unsafeUnwrap() } } }, 'additionalConfig must not contain secret references'],
+      ['state settings without state', { persistThreadMap: false, stateRemovalPolicy: RemovalPolicy.DESTROY }, 'stateRemovalPolicy has no effect when persistThreadMap is false'],
+      ['a Discord channel name', { allowedChannels: ['general'] }, 'discord.allowedChannels[0] must be an id'],
+    ])('%s', (_title, extra, message) => {
+      expect(() => oab(extra)).toThrow(message);
+    });
+
+    test('a VPC and a cluster together', () => {
+      const stack = newStack();
+      const vpc = new ec2.Vpc(stack, 'Vpc');
+      const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
+      expect(() => new OabService(stack, 'Oab', { runtime: importedRuntime(stack), vpc, cluster, discord: { botToken: { secret: secretNamed(stack, 'd') } } }))
+        .toThrow('vpc cannot be combined with cluster');
+    });
+
+    test('several problems in one error', () => {
+      expect(() => oab({ discord: undefined, cpu: 100, bridge: { cancelStrategy: 'kill' as never } }))
+        .toThrow(/bridge\.cancelStrategy must be[\s\S]*cpu must be one of[\s\S]*at least one of discord or slack/);
+    });
+  });
+});
