@@ -14,6 +14,9 @@ import { LineSplitter } from '../../bridge/src/line-splitter';
 import { isLinkLine } from '../../bridge/src/link-frame';
 import { ReliableLink } from '../../bridge/src/reliable-link';
 import { SYNC_METHOD, FRAMED_VERSION } from '../../bridge/src/framed';
+import { agentSetupHooks } from './agent-setup';
+import { createLogger } from './log';
+import { resolvePaths } from './paths';
 
 const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** Unacknowledged output kept for a resend; above this the agent's output is paused. */
@@ -23,30 +26,30 @@ const LINGER_MS = Number(process.env.OPENAB_LAUNCHER_LINGER_MS ?? 10_000);
 const ACK_DELAY_MS = 20;
 
 export interface LauncherHooks {
-  /** Before the agent starts (state copied in, secrets read); returns extra env for the agent. */
-  beforeStart?(): Promise<Record<string, string>>;
+  /** Before the agent starts (state copied in, secrets read): extra env and the directory to start it in. */
+  beforeStart?(): Promise<{ env: Record<string, string>; cwd?: string }>;
   /** After the agent exits or is stopped (state written back). */
   afterExit?(): Promise<void>;
 }
 
-export async function runLauncher(argv: string[], hooks: LauncherHooks = {}): Promise<never> {
+export async function runLauncher(argv: string[], log: LauncherLog, hooks: LauncherHooks = {}): Promise<never> {
   const command = argv[0] === '--' ? argv.slice(1) : argv;
   if (command.length === 0) {
     process.stderr.write('usage: acp-session <agent command> [args…]\n');
     process.exit(2);
   }
-  const log = launcherLog();
   const stdin = process.stdin as NodeJS.ReadStream;
   if (stdin.isTTY) stdin.setRawMode(true);
 
-  const extraEnv = hooks.beforeStart ? await hooks.beforeStart() : {};
-  const cwd = process.env.OPENAB_AGENT_CWD || process.cwd();
-  mkdirSync(cwd, { recursive: true });
+  const setup = hooks.beforeStart ? await hooks.beforeStart() : { env: {} };
+  const cwd = setup.cwd ?? process.cwd();
   const agent = spawn(command[0], command.slice(1), {
     cwd,
-    env: { ...process.env, ...extraEnv },
+    env: { ...process.env, ...setup.env },
     stdio: ['pipe', 'pipe', log.fd],
   });
+  const agentIn = agent.stdin!;
+  const agentOut = agent.stdout!;
   log.write('agent-start', { command: command[0], pid: agent.pid });
 
   const link = new ReliableLink();
@@ -68,21 +71,21 @@ export async function runLauncher(argv: string[], hooks: LauncherHooks = {}): Pr
   const relieve = () => {
     if (agentPaused && link.unackedBytes < MAX_UNACKED_BYTES / 2) {
       agentPaused = false;
-      agent.stdout.resume();
+      agentOut.resume();
     }
     if (exiting && link.unackedCount === 0) finish();
   };
 
   // Agent → bridge.
   const fromAgent = new LineSplitter(MAX_LINE_BYTES);
-  agent.stdout.on('data', (chunk: Buffer) => {
+  agentOut.on('data', (chunk: Buffer) => {
     for (const item of fromAgent.push(chunk)) {
       if (item.kind !== 'line' || item.line.length === 0) continue;
       write(link.send(item.line));
     }
     if (link.unackedBytes > MAX_UNACKED_BYTES && !agentPaused) {
       agentPaused = true;
-      agent.stdout.pause();
+      agentOut.pause();
     }
   });
 
@@ -107,9 +110,9 @@ export async function runLauncher(argv: string[], hooks: LauncherHooks = {}): Pr
     const r = link.receive(line);
     switch (r.type) {
       case 'deliver':
-        if (!agent.stdin.write(Buffer.concat([r.payload, NEWLINE]))) {
+        if (!agentIn.write(Buffer.concat([r.payload, NEWLINE]))) {
           stdin.pause();
-          agent.stdin.once('drain', () => stdin.resume());
+          agentIn.once('drain', () => stdin.resume());
         }
         scheduleAck();
         break;
@@ -160,7 +163,7 @@ export async function runLauncher(argv: string[], hooks: LauncherHooks = {}): Pr
     exitCode = 127;
     finish();
   });
-  agent.stdin.on('error', () => undefined);
+  agentIn.on('error', () => undefined);
 
   // The shell is being closed (CLOSE frame → SIGHUP) or the runtime stops: end the agent, keep its state.
   for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
@@ -177,9 +180,11 @@ export async function runLauncher(argv: string[], hooks: LauncherHooks = {}): Pr
 const NEWLINE = Buffer.from('\n');
 const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
+export type LauncherLog = ReturnType<typeof launcherLog>;
+
 /** One JSON line per event to the agent log file (never the terminal: that is the protocol channel). */
-function launcherLog() {
-  const path = process.env.OPENAB_AGENT_LOG || '/tmp/openab-agent/agent.log';
+export function launcherLog() {
+  const path = resolvePaths(process.env).agentLog;
   let fd: number | 'ignore' = 'ignore';
   try {
     mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
@@ -190,9 +195,12 @@ function launcherLog() {
   return {
     fd,
     write(event: string, fields: Record<string, unknown> = {}) {
+      this.line(`${JSON.stringify({ time: new Date().toISOString(), component: 'acp-session', event, ...fields })}\n`);
+    },
+    line(text: string) {
       if (fd === 'ignore') return;
       try {
-        writeSync(fd, `${JSON.stringify({ time: new Date().toISOString(), source: 'acp-session', event, ...fields })}\n`);
+        writeSync(fd, text);
       } catch {
         // Logging never takes the relay down.
       }
@@ -201,5 +209,6 @@ function launcherLog() {
 }
 
 if (require.main === module) {
-  void runLauncher(process.argv.slice(2));
+  const log = launcherLog();
+  void runLauncher(process.argv.slice(2), log, agentSetupHooks(createLogger('acp-session', (l) => log.line(l))));
 }

@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { bigText, burstText } from '../support/patterns';
 import { Harness, remoteOf, useHarness } from '../support/bridge-harness';
 import type { DropHow } from '../support/emulator';
@@ -103,4 +106,31 @@ describe('framed mode (the agent runs under the runtime launcher)', () => {
     // One agent process the whole time.
     expect(new Set(received.map((r) => r.pid)).size).toBe(1);
   }, 180_000);
+});
+
+describe('the launcher\'s setup in the runtime image', () => {
+  const root = mkdtempSync(path.join(tmpdir(), 'oab-runtime-'));
+  const home = path.join(root, 'mnt-agent');
+  const state = path.join(root, 'state');
+  const key = 'kiro-test-key-0123456789';
+  mkdirSync(home);
+  mkdirSync(state, { mode: 0o700 });
+  writeFileSync(path.join(state, 'api-key'), key, { mode: 0o600 });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  let h: Harness;
+  useHarness((x) => (h = x), {
+    framed: true,
+    emulator: { shellEnv: { OPENAB_AGENT_HOME: home, OPENAB_STATE_DIR: state, OPENAB_AGENT_LOG: path.join(root, 'agent.log') } },
+  });
+
+  test('the agent starts at home in session storage, in its workspace, with the boot-time API key in its own environment only', async () => {
+    const sessionId = await h.newThread();
+    expect((await h.client.prompt(sessionId, 'cwd')).text).toBe(`cwd:${path.join(home, 'workspace')} home:${home}`);
+    const digest = createHash('sha256').update(key).digest('hex').slice(0, 16);
+    expect((await h.client.prompt(sessionId, 'env KIRO_API_KEY')).text).toBe(`env:KIRO_API_KEY:${digest}`);
+    expect(readFileSync(path.join(root, 'agent.log'), 'utf8')).not.toContain(key);
+    expect(JSON.stringify(h.logEvents())).not.toContain(key);
+    expect(readFileSync(path.join(root, 'agent.log'), 'utf8')).toContain('"apiKey":"in KIRO_API_KEY"');
+  });
 });

@@ -266,6 +266,17 @@ async function runCommand(c: Ctx): Promise<StopReason> {
       await c.say('noise done');
       return 'end_turn';
     }
+    case 'env': {
+      // Whether a variable reached this process, and a hash of it: never the value itself.
+      const name = words[1] ?? '';
+      const value = process.env[name];
+      await c.say(value === undefined ? `env:${name}:unset` : `env:${name}:${createHash('sha256').update(value).digest('hex').slice(0, 16)}`);
+      return 'end_turn';
+    }
+    case 'cwd': {
+      await c.say(`cwd:${process.cwd()} home:${process.env.HOME ?? ''}`);
+      return 'end_turn';
+    }
     case 'partial': {
       // Half a message and no newline, then gone: what a crash mid-write looks like.
       process.stdout.write('{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":', () => process.exit(0));

@@ -46,7 +46,8 @@ export class Harness {
     const emulator = await AgentCoreEmulator.start({
       stateDir: path.join(dir, 'sessions'),
       ...options.emulator,
-      shellEnv: { OPENAB_AGENT_LOG: path.join(dir, 'agent.log'), ...options.emulator?.shellEnv },
+      // The launcher's runtime paths, kept inside this test's directory.
+      shellEnv: { OPENAB_STATE_DIR: path.join(dir, 'runtime-state'), OPENAB_AGENT_LOG: path.join(dir, 'agent.log'), ...options.emulator?.shellEnv },
     });
     const client = await AcpClientDriver.start();
     let launcher = 'none';

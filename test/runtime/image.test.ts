@@ -1,0 +1,168 @@
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validate, ValidationSeverity, type ValidatorSettings } from 'dockerfile-utils';
+import { APP_DIR, cleanEnv, RunningProgram, scratchDir, stageBundles } from '../support/runtime/programs';
+
+const CONTEXT = join(__dirname, '../../runtimes/kiro');
+const DOCKERFILE = readFileSync(join(CONTEXT, 'Dockerfile'), 'utf8');
+const BIN = join(CONTEXT, 'bin');
+const WRAPPERS = readdirSync(BIN).sort();
+const SHELLCHECK = ['/usr/bin/shellcheck', '/usr/local/bin/shellcheck'].find((p) => existsSync(p));
+
+/** Every check the linter has, as an error. */
+const STRICT: ValidatorSettings = {
+  deprecatedMaintainer: ValidationSeverity.ERROR,
+  directiveCasing: ValidationSeverity.ERROR,
+  emptyContinuationLine: ValidationSeverity.ERROR,
+  instructionCasing: ValidationSeverity.ERROR,
+  instructionCmdMultiple: ValidationSeverity.ERROR,
+  instructionEntrypointMultiple: ValidationSeverity.ERROR,
+  instructionHealthcheckMultiple: ValidationSeverity.ERROR,
+  instructionJSONInSingleQuotes: ValidationSeverity.ERROR,
+  instructionWorkdirRelative: ValidationSeverity.ERROR,
+};
+
+/** Instructions with their continuation lines joined, comments dropped. */
+function instructions(dockerfile: string): string[] {
+  return dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+}
+
+describe('runtime image Dockerfile', () => {
+  it('has no errors or warnings from the Docker language service linter (dockerfile-utils)', () => {
+    expect(validate(DOCKERFILE, STRICT).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+  });
+
+  it('the linter does report a broken Dockerfile (it is not a no-op)', () => {
+    const broken = 'from amazonlinux\nEXPOSE 99999\nWORKDIR app\nCOPY --nope a b\nHEALTHCHECK CMD true\nHEALTHCHECK CMD false\n';
+    expect(validate(broken, STRICT).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('builds on Amazon Linux 2023 and ends as the non-root user with the contract server as entrypoint', () => {
+    const all = instructions(DOCKERFILE);
+    expect(all).toContain('ARG AL2023_IMAGE=public.ecr.aws/amazonlinux/amazonlinux:2023');
+    expect(all.filter((i) => i.startsWith('FROM '))).toEqual(['FROM ${AL2023_IMAGE} AS kiro-cli', 'FROM ${AL2023_IMAGE}']);
+    expect(all.some((i) => i.startsWith('HEALTHCHECK'))).toBe(false);
+    const last = all.slice(all.findIndex((i) => i === 'FROM ${AL2023_IMAGE}'));
+    expect(last).toEqual(expect.arrayContaining(['EXPOSE 8080', 'USER agent', 'ENTRYPOINT ["/app/bin/entrypoint"]']));
+    expect(last.indexOf('USER agent')).toBeGreaterThan(last.findIndex((i) => i.startsWith('COPY bin/') || i.startsWith('COPY --chmod=0755 bin/')));
+    expect(DOCKERFILE).toMatch(/useradd --uid "\$\{AGENT_UID\}"/);
+    expect(DOCKERFILE).toMatch(/ARG AGENT_UID=1000/);
+  });
+
+  it('pins Kiro CLI by version and checksum and verifies the download', () => {
+    expect(DOCKERFILE).toMatch(/^ARG KIRO_CLI_VERSION=\d+\.\d+\.\d+$/m);
+    expect(DOCKERFILE).toMatch(/^ARG KIRO_CLI_SHA256=[0-9a-f]{64}$/m);
+    expect(DOCKERFILE).toMatch(/kirocli-aarch64-linux\.zip/);
+    expect(DOCKERFILE).toContain('echo "${KIRO_CLI_SHA256}  /tmp/kirocli.zip" | sha256sum -c -');
+  });
+
+  it('cleans the package cache in every layer that installs, and installs no compiler', () => {
+    const runs = instructions(DOCKERFILE).filter((i) => i.startsWith('RUN ') && i.includes('dnf install'));
+    expect(runs.length).toBeGreaterThanOrEqual(2);
+    for (const run of runs) expect(run).toContain('dnf clean all');
+    expect(runs.join(' ')).not.toMatch(/\b(gcc|g\+\+|clang|make|cmake|golang|rust|cargo)\b/);
+  });
+
+  it('documents every build argument with a comment', () => {
+    const lines = DOCKERFILE.split('\n');
+    const undocumented = lines.flatMap((line, i) => {
+      if (!/^ARG [A-Z0-9_]+=/.test(line)) return [];
+      let j = i - 1;
+      while (j >= 0 && /^ARG /.test(lines[j]!)) j--;
+      return j >= 0 && lines[j]!.startsWith('#') ? [] : [line];
+    });
+    expect(undocumented).toEqual([]);
+  });
+
+  it('copies the bundled programs the wrappers start (build them first)', () => {
+    expect(DOCKERFILE).toMatch(/^COPY app\/ \/app\/lib\/$/m);
+    for (const file of ['contract-server.js', 'state-sync.js', 'acp-session.js']) {
+      expect({ file, built: existsSync(join(APP_DIR, file)) }).toEqual({ file, built: true });
+    }
+  });
+});
+
+describe('runtime image wrappers (runtimes/kiro/bin)', () => {
+  it('are executable and start their program by absolute path only', () => {
+    expect(WRAPPERS).toEqual(['acp-session', 'entrypoint', 'state-sync']);
+    for (const name of WRAPPERS) {
+      const text = readFileSync(join(BIN, name), 'utf8');
+      expect(statSync(join(BIN, name)).mode & 0o111).toBe(0o111);
+      const program = /\/usr\/bin\/node (\/app\/lib\/[a-z-]+\.js) "\$@"/.exec(text)?.[1];
+      expect({ name, program }).toEqual({ name, program: `/app/lib/${name === 'entrypoint' ? 'contract-server' : name}.js` });
+      // Nothing found through PATH: the AgentCore shell may not have the image's PATH.
+      const commands = text.split('\n').filter((l) => /^\s*(exec|\/)/.test(l)).map((l) => l.trim().replace(/^exec /, '').split(' ')[0]);
+      for (const c of commands) expect(c).toMatch(/^\//);
+    }
+  });
+
+  (SHELLCHECK ? it : it.skip)(`pass shellcheck${SHELLCHECK ? '' : ' (skipped: shellcheck is not installed; apt-get install -y shellcheck)'}`, () => {
+    const out = (() => {
+      try {
+        return execFileSync(SHELLCHECK!, ['--severity=style', '--format=gcc', ...WRAPPERS.map((w) => join(BIN, w))], { encoding: 'utf8' });
+      } catch (err) {
+        return String((err as { stdout?: string }).stdout ?? err);
+      }
+    })();
+    expect(out).toBe('');
+  });
+
+  (SHELLCHECK ? it : it.skip)('shellcheck does flag a bad script (it is not a no-op)', () => {
+    const scratch = scratchDir('shellcheck');
+    try {
+      writeFileSync(join(scratch.dir, 'bad'), '#!/bin/sh\nexec $1 $@\n');
+      expect(() => execFileSync(SHELLCHECK!, [join(scratch.dir, 'bad')], { encoding: 'utf8' })).toThrow();
+    } finally {
+      scratch.remove();
+    }
+  });
+});
+
+describe('entrypoint (PID 1 supervisor)', () => {
+  jest.setTimeout(20_000);
+  let staged: ReturnType<typeof stageBundles>;
+  let entrypoint: string;
+  beforeAll(() => {
+    staged = stageBundles(['contract-server.js']);
+    const original = readFileSync(join(BIN, 'entrypoint'), 'utf8');
+    expect(original).toContain('/usr/bin/node /app/lib/contract-server.js');
+    // The same script, pointed at this machine's node and the staged bundle.
+    entrypoint = join(staged.dir, 'entrypoint');
+    writeFileSync(entrypoint, original.replace('/usr/bin/node /app/lib/contract-server.js', `${process.execPath} ${join(staged.dir, 'contract-server.js')}`), { mode: 0o755 });
+  });
+  afterAll(() => staged.remove());
+
+  const run = (env: Record<string, string>) => {
+    const scratch = scratchDir('entrypoint');
+    const program = new RunningProgram(spawn('/bin/bash', [entrypoint], {
+      env: cleanEnv(scratch.dir, { HOST: '127.0.0.1', OPENAB_STATE_DIR: join(scratch.dir, 'state'), ...env }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }));
+    return { program, scratch };
+  };
+
+  it('passes SIGTERM to the server and exits with its status', async () => {
+    const { program, scratch } = run({ PORT: '0' });
+    try {
+      const listening = await program.waitForLine((l) => l.event === 'listening');
+      const res = await fetch(`http://127.0.0.1:${listening.port as number}/ping`);
+      expect(res.status).toBe(200);
+      expect(await program.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(program.lines.map((l) => l.event)).toEqual(expect.arrayContaining(['shutdown', 'stopped']));
+    } finally {
+      await program.stop('SIGKILL');
+      scratch.remove();
+    }
+  });
+
+  it('exits with the server status when the server fails to start', async () => {
+    const { program, scratch } = run({ PORT: 'not-a-port' });
+    try {
+      expect((await program.exited).code).toBe(1);
+      expect(program.lines).toEqual([expect.objectContaining({ level: 'error', event: 'start-failed', message: 'PORT must be an integer 0-65535, got "not-a-port"' })]);
+    } finally {
+      scratch.remove();
+    }
+  });
+});
