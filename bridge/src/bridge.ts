@@ -74,6 +74,8 @@ export class Bridge {
   private chain: Promise<void> = Promise.resolve();
   private closing = false;
   private outputBlocked = false;
+  /** A cancel is ending the agent; a restart waits for it. */
+  private stopping: Promise<void> | undefined;
 
   constructor(private readonly deps: BridgeDeps) {
     deps.io.onDrain(() => {
@@ -331,7 +333,9 @@ export class Bridge {
       this.log.info('cancel-ignored', { reason: 'cancel strategy is noop' });
       return;
     }
-    const prompts = [...this.pending.values()].filter((p) => p.method === 'session/prompt' && !p.cancelled);
+    // Only what is pending now is cancelled; requests that arrive meanwhile wait for the restart.
+    const victims = [...this.pending.values()];
+    const prompts = victims.filter((p) => p.method === 'session/prompt' && !p.cancelled);
     if (prompts.length === 0) {
       this.log.info('cancel-ignored', { reason: 'no prompt in progress' });
       return;
@@ -340,28 +344,30 @@ export class Bridge {
     const agent = session.agent;
     this.log.info('cancel', { strategy: 'stop', prompts: prompts.length });
     if (agent && !agent.hasExited) {
-      // Let the agent wind down by itself first (it may save its state), then stop it regardless.
-      agent.send(this.toAgent(line, session));
-      const deadline = Date.now() + CANCEL_GRACE_MS;
-      while (Date.now() < deadline && prompts.some((p) => this.pending.has(idKey(p.id)))) await sleep(20);
-      this.unwatch(agent);
+      // From now on new requests wait for a restarted agent; this one only finishes what is cancelled.
       session.agent = undefined;
       session.stoppedBecause = 'stopped by session/cancel';
-      await agent.stop();
-      this.log.info('agent-stopped', { reason: 'session/cancel' });
+      this.stopping = (async () => {
+        // Let the agent wind down by itself first (it may save its state), then stop it regardless.
+        agent.send(this.toAgent(line, session));
+        const deadline = Date.now() + CANCEL_GRACE_MS;
+        while (Date.now() < deadline && prompts.some((p) => this.pending.has(idKey(p.id)))) await sleep(20);
+        this.unwatch(agent);
+        await agent.stop();
+        this.log.info('agent-stopped', { reason: 'session/cancel' });
+      })().finally(() => (this.stopping = undefined));
+      await this.stopping;
     }
-    for (const p of prompts) {
-      if (this.pending.delete(idKey(p.id))) this.reply(resultResponse(p.id, { stopReason: 'cancelled' }));
-    }
-    for (const p of [...this.pending.values()]) {
-      if (this.pending.delete(idKey(p.id))) {
-        this.reply(errorResponse(p.id, INTERNAL_ERROR, `${p.method} was interrupted: the agent was stopped by session/cancel`));
-      }
+    for (const p of victims) {
+      if (!this.pending.delete(idKey(p.id))) continue;
+      if (prompts.includes(p)) this.reply(resultResponse(p.id, { stopReason: 'cancelled' }));
+      else this.reply(errorResponse(p.id, INTERNAL_ERROR, `${p.method} was interrupted: the agent was stopped by session/cancel`));
     }
   }
 
   /** The session's agent, started again in the same runtime session if it was stopped. */
   private async runningAgent(session: Session): Promise<RemoteAgent> {
+    if (this.stopping) await this.stopping;
     if (session.agent && !session.agent.hasExited) return session.agent;
     this.log.info('agent-restart', { reason: session.stoppedBecause ?? 'not running' });
     const agent = this.newAgent(session.client);

@@ -33,6 +33,19 @@ describe('cancel', () => {
     expect(h.logEvents().some((e) => e.event === 'agent-stopped')).toBe(true);
   });
 
+  test('stop: a prompt sent right behind the cancel waits for the restart instead of being cancelled too', async () => {
+    const sessionId = await h.newThread({ quietUpdates: true });
+    const before = pidOf((await h.client.prompt(sessionId, 'pid')).text);
+    const turn = h.client.prompt(sessionId, 'slow 1000 20');
+    await new Promise((r) => setTimeout(r, 200));
+    h.client.cancel(sessionId);
+    const next = h.client.prompt(sessionId, 'pid');
+    expect((await turn).result.stopReason).toBe('cancelled');
+    const reply = await next;
+    expect(reply.result.stopReason).toBe('end_turn');
+    expect(pidOf(reply.text)).not.toBe(before);
+  });
+
   test('noop: the cancel is ignored and the prompt runs to its end in the same agent', async () => {
     const sessionId = await h.newThread({ args: ['--cancel-strategy', 'noop'], quietUpdates: true });
     const before = pidOf((await h.client.prompt(sessionId, 'pid')).text);
