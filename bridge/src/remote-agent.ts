@@ -61,6 +61,8 @@ interface Internal {
   resolve(result: unknown): void;
   reject(e: Error): void;
   timer: NodeJS.Timeout;
+  /** The request as sent, for a resend after a reattach in plain mode. */
+  line: Buffer;
 }
 
 /**
@@ -75,6 +77,7 @@ export class RemoteAgent extends EventEmitter {
   private readonly internal = new Map<string, Internal>();
   private nextInternal = 1;
   private syncId: string | undefined;
+  private probeLine: Buffer | undefined;
   private skippedLines = 0;
   /** How messages travel: decided by the probe after start or attach. */
   channel: Channel = 'unknown';
@@ -175,7 +178,8 @@ export class RemoteAgent extends EventEmitter {
     this.syncId = id;
     this.skippedLines = 0;
     const done = new Promise<void>((resolve) => (this.syncWaiter = resolve));
-    this.shell.write(requestLine(id, SYNC_METHOD, { framedVersion: FRAMED_VERSION }));
+    this.probeLine = requestLine(id, SYNC_METHOD, { framedVersion: FRAMED_VERSION });
+    this.shell.write(this.probeLine);
     const timer = setTimeout(() => {
       this.log.warn('probe-timeout', { afterMs: timeoutMs, skippedLines: this.skippedLines });
       this.channel = 'plain';
@@ -206,8 +210,9 @@ export class RemoteAgent extends EventEmitter {
         this.internal.delete(id);
         reject(new BridgeError('BRIDGE_AGENT_TIMEOUT', `the agent did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`));
       }, timeoutMs);
-      this.internal.set(id, { resolve, reject, timer });
-      this.send(requestLine(id, method, params));
+      const line = requestLine(id, method, params);
+      this.internal.set(id, { resolve, reject, timer, line });
+      this.send(line);
     });
   }
 
@@ -223,7 +228,16 @@ export class RemoteAgent extends EventEmitter {
 
   /** Framed mode, after a reattach: say what we have, and send again what the launcher has not acknowledged. */
   private onResumed(): void {
-    if (!this.link) return;
+    if (!this.link) {
+      // Plain mode has no acknowledgements: the bridge's own requests (start-up, probe, load)
+      // may have been lost with the connection, and asking again is harmless (a second answer is
+      // dropped). The client's requests are not repeated: a prompt must not run twice.
+      const again = [...this.internal.values()];
+      if (again.length > 0) this.log.info('internal-resend', { requests: again.length });
+      for (const r of again) this.shell.write(r.line);
+      if (this.syncId !== undefined && this.probeLine) this.shell.write(this.probeLine);
+      return;
+    }
     // A frame cut off by the drop continues nowhere: both sides start clean at the next line
     // (the newline ends whatever partial line the launcher holds, so the resume is read whole).
     this.splitter.reset();

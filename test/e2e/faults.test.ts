@@ -77,17 +77,29 @@ describe('faults: every close code of the protocol', () => {
 });
 
 describe('faults: limits of the service', () => {
-  describe('the one-hour connection limit, compressed to 300 ms', () => {
+  describe('the one-hour connection limit, compressed to 300 ms, in framed mode', () => {
     let h: Harness;
-    useHarness((x) => (h = x), { emulator: { connectionTtlMs: 300 } });
+    useHarness((x) => (h = x), { framed: true, emulator: { connectionTtlMs: 300 } });
 
-    test('routine 1008 closes are reattached transparently, nothing lost or repeated', async () => {
+    test('routine 1008 closes, even during start-up, are reattached transparently, nothing lost or repeated', async () => {
       const sessionId = await h.newThread({ quietUpdates: true });
       const reply = await h.client.prompt(sessionId, 'slow 60 25', { timeoutMs: 30_000 });
       expect(reply.text).toBe(burstText(60));
       const closes = h.emulator.stats().connections.filter((c) => c.closeCode === 1008).length;
       expect(closes).toBeGreaterThanOrEqual(3);
       expect((await h.client.prompt(sessionId, 'after')).text).toBe('echo: after');
+    });
+  });
+
+  describe('the one-hour connection limit, compressed to 1.5 s, in plain mode', () => {
+    let h: Harness;
+    useHarness((x) => (h = x), { emulator: { connectionTtlMs: 1_500 } });
+
+    test('a routine 1008 close during a streamed answer is reattached, nothing lost or repeated', async () => {
+      const sessionId = await h.newThread({ quietUpdates: true });
+      const reply = await h.client.prompt(sessionId, 'slow 80 50', { timeoutMs: 30_000 });
+      expect(reply.text).toBe(burstText(80));
+      expect(h.emulator.stats().connections.filter((c) => c.closeCode === 1008).length).toBeGreaterThanOrEqual(1);
     });
   });
 

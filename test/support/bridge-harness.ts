@@ -102,8 +102,9 @@ export class Harness {
   /** Spawn, initialize and open a session: what OAB does for a new thread. */
   async newThread(o: BridgeSpawnOptions = {}): Promise<string> {
     await this.spawnBridge(o);
-    await this.client.initialize();
-    return this.client.newSession('/tmp');
+    // Bounded, so a broken start fails the test with a reason instead of hanging it.
+    await this.client.initialize({ timeoutMs: 30_000 });
+    return this.client.newSession('/tmp', { timeoutMs: 30_000 });
   }
 
   /** The bridge's structured log, parsed. */
