@@ -16,7 +16,8 @@ const common = {
 
 const entries = [
   // The product: no dependency may stay external, it runs with no node_modules beside it.
-  { entryPoints: ['bridge/src/main.ts'], outfile: 'dist/bridge.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' } },
+  // Minified: OAB runs one bridge per thread, and the source text is resident in each.
+  { entryPoints: ['bridge/src/main.ts'], outfile: 'dist/bridge.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' }, minify: true, keepNames: true },
   // In-runtime programs, into the runtime image's build context.
   { entryPoints: ['runtimes/src/acp-session.ts'], outfile: 'runtimes/kiro/app/acp-session.js', format: 'cjs' },
   // The image's main process (AgentCore HTTP contract, boot-time key fetch) and the state sync CLI.

@@ -103,7 +103,7 @@ export class Bridge {
       return;
     }
     const msg = parsed.message;
-    this.log.debug('client-message', { message: line.toString('utf8').slice(0, 4000) });
+    if (this.log.level === 'debug') this.log.debug('client-message', { message: line.subarray(0, 4000).toString('utf8') });
     if (msg.kind === 'request') {
       switch (msg.method) {
         case 'initialize':
@@ -429,7 +429,7 @@ export class Bridge {
       }
       this.pending.delete(idKey(msg.id!));
     }
-    this.log.debug('agent-message', { message: line.toString('utf8').slice(0, 4000) });
+    if (this.log.level === 'debug') this.log.debug('agent-message', { message: line.subarray(0, 4000).toString('utf8') });
     this.reply(this.toClient(line, session));
   };
 

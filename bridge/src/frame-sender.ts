@@ -1,11 +1,12 @@
 /**
  * Turns STDIN bytes into frames under the service's limits: at most 65,535 payload
- * bytes per frame, cut only between UTF-8 characters, and a frame rate kept under
- * 250/s by a token bucket. A lone message goes out at once; during a burst, what
- * queues while the bucket refills is coalesced into as few frames as possible.
+ * bytes per frame, cut only between UTF-8 characters, and at most 220 frames in any
+ * second (the service closes at 250; the margin covers frames still in flight).
+ * Writes made in the same tick are coalesced into one frame, so a burst of small
+ * messages costs few frames and a lone message still leaves at once.
  */
 import { Channel, encodeFrame, MAX_PAYLOAD_BYTES } from './frames';
-import { TokenBucket } from './rate-limiter';
+import { SlidingWindowLimiter } from './rate-limiter';
 import { utf8CutPoint } from './utf8';
 
 export interface FrameSink {
@@ -15,8 +16,8 @@ export interface FrameSink {
 
 export interface FrameSenderOptions {
   readonly maxPayloadBytes?: number;
-  readonly ratePerSecond?: number;
-  readonly burst?: number;
+  /** Frames allowed in any one-second window. */
+  readonly framesPerSecond?: number;
   /** Frames handed to the socket but not yet written out, before the sender waits. */
   readonly maxInFlightBytes?: number;
   readonly now?: () => number;
@@ -31,7 +32,8 @@ export class FrameSender {
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
   private sink: FrameSink | undefined;
-  private readonly limiter: TokenBucket;
+  private readonly limiter: SlidingWindowLimiter;
+  private batching = false;
   private readonly max: number;
   private readonly maxInFlight: number;
   private readonly now: () => number;
@@ -41,7 +43,7 @@ export class FrameSender {
     this.now = options.now ?? (() => performance.now());
     this.max = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
     this.maxInFlight = options.maxInFlightBytes ?? 1024 * 1024;
-    this.limiter = new TokenBucket(options.ratePerSecond ?? 200, options.burst ?? 20, this.now());
+    this.limiter = new SlidingWindowLimiter(options.framesPerSecond ?? 220);
   }
 
   /** Bytes waiting to be framed. */
@@ -61,7 +63,13 @@ export class FrameSender {
     if (data.length === 0) return;
     this.queue.push(data);
     this.queued += data.length;
-    this.pump();
+    // Everything written in this tick (one read of stdin holds many messages) goes out together.
+    if (this.batching) return;
+    this.batching = true;
+    setImmediate(() => {
+      this.batching = false;
+      this.pump();
+    });
   }
 
   /** Heartbeat, resize or close: sent before queued data, under the same rate limit. */

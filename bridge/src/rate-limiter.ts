@@ -1,42 +1,40 @@
 /**
- * A token bucket that keeps the bridge under AgentCore's 250 frames/s per connection.
- * With capacity C and rate R, no window of one second ever holds more than C + R
- * frames, so the defaults (20 + 200) leave room for the server's own counting.
- * Pure: the caller passes the clock.
+ * Keeps the bridge under AgentCore's 250 frames/s per connection: at most `limit`
+ * frames in any window of `windowMs`. A sliding window rather than a token bucket,
+ * so a lone multi-megabyte message (150 frames for 10 MB) leaves at full speed
+ * instead of trickling out at the average rate. Pure: the caller passes the clock.
  */
-export class TokenBucket {
-  private tokens: number;
-  private last: number;
+export class SlidingWindowLimiter {
+  /** Send times of the last `limit` frames, oldest first (a ring). */
+  private readonly times: number[];
+  private head = 0;
+  private count = 0;
 
   constructor(
-    readonly ratePerSecond: number,
-    readonly capacity: number,
-    now: number,
+    readonly limit: number,
+    readonly windowMs = 1000,
   ) {
-    this.tokens = capacity;
-    this.last = now;
+    this.times = new Array<number>(limit).fill(0);
   }
 
-  /** Takes one token if there is one. */
+  /** Takes a slot if the window has one. */
   tryTake(now: number): boolean {
-    this.refill(now);
-    if (this.tokens >= 1) {
-      this.tokens -= 1;
-      return true;
+    if (this.waitMs(now) > 0) return false;
+    if (this.count < this.limit) {
+      this.times[(this.head + this.count) % this.limit] = now;
+      this.count++;
+    } else {
+      // Full ring: the oldest send has left the window; reuse its slot.
+      this.times[this.head] = now;
+      this.head = (this.head + 1) % this.limit;
     }
-    return false;
+    return true;
   }
 
-  /** Milliseconds until a token is available (0 if one is now). */
+  /** Milliseconds until a slot is free (0 if one is now). */
   waitMs(now: number): number {
-    this.refill(now);
-    if (this.tokens >= 1) return 0;
-    return Math.ceil(((1 - this.tokens) * 1000) / this.ratePerSecond);
-  }
-
-  private refill(now: number): void {
-    const elapsed = Math.max(0, now - this.last);
-    this.last = now;
-    this.tokens = Math.min(this.capacity, this.tokens + (elapsed * this.ratePerSecond) / 1000);
+    if (this.count < this.limit) return 0;
+    const oldest = this.times[this.head];
+    return Math.max(0, Math.ceil(oldest + this.windowMs - now));
   }
 }

@@ -32,13 +32,23 @@ export function readClientLines(input: NodeJS.ReadableStream, h: StdinHandlers):
 
 export class StdoutWriter {
   private drainCallbacks: Array<() => void> = [];
+  private corked = false;
 
-  constructor(private readonly out: NodeJS.WritableStream) {
+  constructor(private readonly out: NodeJS.WritableStream & { cork(): void; uncork(): void }) {
     out.on('drain', () => this.drainCallbacks.forEach((cb) => cb()));
     out.on('error', () => undefined); // a closed pipe is noticed through stdin's end
   }
 
   write(line: Buffer): boolean {
+    // Messages written in one tick (a burst of notifications) leave in one system call.
+    if (!this.corked) {
+      this.corked = true;
+      this.out.cork();
+      process.nextTick(() => {
+        this.corked = false;
+        this.out.uncork();
+      });
+    }
     return this.out.write(line);
   }
 

@@ -36,21 +36,35 @@ describe('FrameSender', () => {
     expect(Buffer.concat(frames.map((f) => f.frame.subarray(1))).equals(message)).toBe(true);
   });
 
-  test('a lone message is sent at once; a burst is coalesced and never exceeds 250 frames in any second', async () => {
+  test('a lone message leaves within the tick; writes in one tick share a frame', async () => {
     const { frames, sink } = recordingSink(now);
     const s = new FrameSender({ now });
     s.attach(sink);
     s.write(Buffer.from('{"lone":1}\n'));
+    await jest.advanceTimersByTimeAsync(1);
     expect(frames).toHaveLength(1);
-    for (let i = 0; i < 5000; i++) s.write(Buffer.from(`{"n":${i}}\n`));
+    for (let i = 0; i < 100; i++) s.write(Buffer.from(`{"n":${i}}\n`));
+    await jest.advanceTimersByTimeAsync(1);
+    expect(frames).toHaveLength(2);
+    expect(frames[1].frame.subarray(1).toString().split('\n').filter(Boolean)).toHaveLength(100);
+  });
+
+  test('a burst spread over many ticks never exceeds 220 frames in any second and arrives whole and in order', async () => {
+    const { frames, sink } = recordingSink(now);
+    const s = new FrameSender({ now });
+    s.attach(sink);
+    for (let i = 0; i < 5000; i++) {
+      s.write(Buffer.from(`{"n":${i}}\n`));
+      await jest.advanceTimersByTimeAsync(0.2);
+    }
     await jest.advanceTimersByTimeAsync(5_000);
-    const all = Buffer.concat(frames.slice(1).map((f) => f.frame.subarray(1))).toString();
-    expect(all.split('\n').filter(Boolean)).toHaveLength(5000);
-    expect(frames.length).toBeLessThan(300);
+    const all = Buffer.concat(frames.map((f) => f.frame.subarray(1))).toString().split('\n').filter(Boolean);
+    expect(all).toEqual(Array.from({ length: 5000 }, (_, i) => `{"n":${i}}`));
     for (let i = 0, j = 0; i < frames.length; i++) {
       while (frames[i].at - frames[j].at >= 1000) j++;
-      expect(i - j + 1).toBeLessThan(250);
+      expect(i - j + 1).toBeLessThanOrEqual(220);
     }
+    expect(frames.length).toBeLessThan(1000);
   });
 
   test('without a connection data waits, in order, and flows when one is attached', async () => {
@@ -66,12 +80,13 @@ describe('FrameSender', () => {
 
   test('control frames go before queued data', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now, burst: 1, ratePerSecond: 100 });
+    const s = new FrameSender({ now, framesPerSecond: 1 });
     s.attach(sink);
-    s.write(Buffer.from('a\n')); // takes the only token
+    s.write(Buffer.from('a\n'));
+    await jest.advanceTimersByTimeAsync(1); // takes the only slot of this second
     s.write(Buffer.from('b\n'));
     s.sendControl(Channel.HEARTBEAT);
-    await jest.advanceTimersByTimeAsync(100);
+    await jest.advanceTimersByTimeAsync(2_500);
     expect(frames.map((f) => f.frame[0])).toEqual([Channel.STDIN, Channel.HEARTBEAT, Channel.STDIN]);
   });
 });

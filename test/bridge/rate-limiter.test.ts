@@ -1,28 +1,33 @@
-import { TokenBucket } from '../../bridge/src/rate-limiter';
+import { SlidingWindowLimiter } from '../../bridge/src/rate-limiter';
 import { backoffDelay } from '../../bridge/src/backoff';
 
-describe('TokenBucket', () => {
-  test('no one-second window ever holds more than capacity + rate frames', () => {
-    const bucket = new TokenBucket(200, 20, 0);
+/** The most sends found in any window of `windowMs` (inclusive of its start, exclusive of its end). */
+function worstWindow(sent: number[], windowMs: number): number {
+  let worst = 0;
+  for (let i = 0, j = 0; i < sent.length; i++) {
+    while (sent[i] - sent[j] >= windowMs) j++;
+    worst = Math.max(worst, i - j + 1);
+  }
+  return worst;
+}
+
+describe('SlidingWindowLimiter', () => {
+  test('never lets more than the limit through in any one-second window, and does not starve', () => {
+    const limiter = new SlidingWindowLimiter(220);
     const sent: number[] = [];
-    // Try to send every 0.1 ms for 5 simulated seconds.
-    for (let t = 0; t <= 5000; t += 0.1) if (bucket.tryTake(t)) sent.push(t);
-    let worst = 0;
-    for (let i = 0, j = 0; i < sent.length; i++) {
-      while (sent[i] - sent[j] >= 1000) j++;
-      worst = Math.max(worst, i - j + 1);
-    }
-    expect(worst).toBeLessThanOrEqual(220);
-    expect(worst).toBeLessThan(250);
-    expect(sent.length).toBeGreaterThan(1000); // and it does not starve
+    for (let t = 0; t <= 5000; t += 0.25) if (limiter.tryTake(t)) sent.push(t);
+    expect(worstWindow(sent, 1000)).toBe(220);
+    expect(sent.length).toBeGreaterThanOrEqual(5 * 220);
   });
 
-  test('says how long to wait for the next token', () => {
-    const bucket = new TokenBucket(200, 1, 0);
-    expect(bucket.tryTake(0)).toBe(true);
-    expect(bucket.tryTake(0)).toBe(false);
-    expect(bucket.waitMs(0)).toBe(5);
-    expect(bucket.tryTake(5)).toBe(true);
+  test('a burst up to the limit goes at once; then it says how long to wait', () => {
+    const limiter = new SlidingWindowLimiter(3, 1000);
+    expect([limiter.tryTake(0), limiter.tryTake(1), limiter.tryTake(2)]).toEqual([true, true, true]);
+    expect(limiter.tryTake(3)).toBe(false);
+    expect(limiter.waitMs(3)).toBe(997);
+    expect(limiter.tryTake(1000)).toBe(true);
+    expect(limiter.tryTake(1000)).toBe(false);
+    expect(limiter.waitMs(1000)).toBe(1);
   });
 });
 
