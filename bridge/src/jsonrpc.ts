@@ -26,15 +26,15 @@ const MAX_DEPTH = 512;
 
 export function parseLine(line: Buffer): ParsedLine {
   if (!isUtf8(line)) return { ok: false, code: PARSE_ERROR, message: 'Parse error: the line is not valid UTF-8', id: null };
-  const text = line.toString('utf8');
-  if (exceedsDepth(text, MAX_DEPTH)) {
-    return { ok: false, code: PARSE_ERROR, message: `Parse error: nesting deeper than ${MAX_DEPTH} levels`, id: null };
-  }
   let value: unknown;
   try {
-    value = JSON.parse(text);
+    value = JSON.parse(line.toString('utf8'));
   } catch (e) {
     return { ok: false, code: PARSE_ERROR, message: `Parse error: ${(e as Error).message}`, id: null };
+  }
+  // V8 parses any depth without recursing; what is refused is a message too deep for its readers.
+  if (depthExceeds(value, MAX_DEPTH)) {
+    return { ok: false, code: PARSE_ERROR, message: `Parse error: nesting deeper than ${MAX_DEPTH} levels`, id: null };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     const what = Array.isArray(value) ? 'an array (batches are not supported by ACP)' : `a ${value === null ? 'null' : typeof value}`;
@@ -95,19 +95,16 @@ export function isBlank(line: Buffer): boolean {
   return true;
 }
 
-/** Whether brackets nest deeper than `max` outside strings (a cheap pre-check). */
-export function exceedsDepth(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x7b || c === 0x5b) {
-      if (++depth > max) return true;
-    } else if (c === 0x7d || c === 0x5d) depth--;
+/** Whether a parsed value nests deeper than `max` (iterative: deep input must not exhaust the stack). */
+export function depthExceeds(value: unknown, max: number): boolean {
+  let level: unknown[] = [value];
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth >= max) return true; // this level holds containers nested depth + 1 deep
+    const next: unknown[] = [];
+    for (const v of level) {
+      if (v !== null && typeof v === 'object') for (const child of Object.values(v as object)) if (child !== null && typeof child === 'object') next.push(child);
+    }
+    level = next;
   }
   return false;
 }

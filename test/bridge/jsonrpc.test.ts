@@ -1,4 +1,4 @@
-import { exceedsDepth, parseLine, replaceJsonString } from '../../bridge/src/jsonrpc';
+import { depthExceeds, parseLine, replaceJsonString } from '../../bridge/src/jsonrpc';
 
 const parse = (s: string | Buffer) => parseLine(Buffer.isBuffer(s) ? s : Buffer.from(s));
 
@@ -42,11 +42,12 @@ describe('parseLine', () => {
     expect(r).toMatchObject({ ok: false, code: -32700 });
   });
 
-  test('deep nesting is refused before it reaches JSON.parse', () => {
+  test('deep nesting is refused, without exhausting the stack', () => {
     const deep = `{"jsonrpc":"2.0","id":1,"method":"m","params":{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`;
     expect(parse(deep)).toMatchObject({ ok: false, code: -32700 });
-    expect(exceedsDepth('{"s":"[[[[[[[[[[[[[[[["}', 3)).toBe(false);
-    expect(exceedsDepth('[[[[', 3)).toBe(true);
+    expect(depthExceeds(JSON.parse('{"s":"[[[[[[[[[[[[[[[["}'), 3)).toBe(false);
+    expect(depthExceeds(JSON.parse('[[[[]]]]'), 3)).toBe(true);
+    expect(depthExceeds(JSON.parse('{"a":[{"b":1}],"c":{"d":[1,2]}}'), 3)).toBe(false);
   });
 
   test('the id of an invalid request is echoed when it is usable', () => {
