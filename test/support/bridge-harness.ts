@@ -47,7 +47,12 @@ export class Harness {
       stateDir: path.join(dir, 'sessions'),
       ...options.emulator,
       // The launcher's runtime paths, kept inside this test's directory.
-      shellEnv: { OPENAB_STATE_DIR: path.join(dir, 'runtime-state'), OPENAB_AGENT_LOG: path.join(dir, 'agent.log'), ...options.emulator?.shellEnv },
+      shellEnv: {
+        TMPDIR: dir, // where the launch line keeps the agent's stderr
+        OPENAB_STATE_DIR: path.join(dir, 'runtime-state'),
+        OPENAB_AGENT_LOG: path.join(dir, 'agent.log'),
+        ...options.emulator?.shellEnv,
+      },
     });
     const client = await AcpClientDriver.start();
     let launcher = 'none';
