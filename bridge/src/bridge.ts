@@ -421,6 +421,12 @@ export class Bridge {
   private readonly onAgentMessage = (line: Buffer, msg: Message) => {
     const session = this.session;
     if (!session) return;
+    if (this.stopping && ![...this.pending.values()].some((p) => p.cancelled)) {
+      // The agent being stopped has answered every cancelled prompt: what it says now belongs to
+      // no turn, and OAB would append it to the next one.
+      this.log.debug('agent-message-after-cancel', { bytes: line.length });
+      return;
+    }
     if (msg.kind === 'response') {
       const p = msg.id === null ? undefined : this.pending.get(idKey(msg.id));
       if (!p) {
