@@ -25,7 +25,10 @@ describe('credentials', () => {
     const sessionId = await h.newThread({ env });
     expect((await h.client.prompt(sessionId, 'signed')).text).toBe('echo: signed');
     for (let i = 0; i < 2; i++) {
+      const reattached = h.emulator.waitFor('attach', (e) => e.reconnected);
       h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+      // In plain mode a prompt written into a connection that is already dead is lost: wait for the reattach.
+      await reattached;
       expect((await h.client.prompt(sessionId, `after drop ${i}`)).text).toBe(`echo: after drop ${i}`);
     }
     const calls = readFileSync(counter, 'utf8').trim().split('\n').length;

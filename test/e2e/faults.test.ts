@@ -31,7 +31,8 @@ describe('faults: every close code of the protocol', () => {
   ])('%i mid-stream is reattached and the answer arrives whole, once', async (code, reason) => {
     const sessionId = await h.newThread({ quietUpdates: true });
     const turn = h.client.prompt(sessionId, 'slow 30 15', { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 150));
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    await new Promise((r) => setTimeout(r, 50));
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'close', code, reason });
     const reply = await turn;
     expect(reply.text).toBe(burstText(30));
@@ -45,7 +46,8 @@ describe('faults: every close code of the protocol', () => {
   ])('%i is final: the pending prompt gets an error that says so and the bridge exits 1', async (code, reason, message) => {
     const sessionId = await h.newThread();
     const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
-    await new Promise((r) => setTimeout(r, 150));
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    await new Promise((r) => setTimeout(r, 50));
     const exited = exitOf(h);
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'close', code, reason });
     const err = await turn;
@@ -57,7 +59,8 @@ describe('faults: every close code of the protocol', () => {
   test('a refused reattach (404: the runtime is gone) fails the prompt at once, with the reason', async () => {
     const sessionId = await h.newThread();
     const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
-    await new Promise((r) => setTimeout(r, 150));
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    await new Promise((r) => setTimeout(r, 50));
     h.emulator.failNextUpgrades(1, 404, 'ResourceNotFoundException', 'runtime deleted');
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
     const err = await turn;
@@ -67,7 +70,8 @@ describe('faults: every close code of the protocol', () => {
   test('throttling on reattach (429, then 409) is retried with backoff and the answer arrives whole', async () => {
     const sessionId = await h.newThread({ quietUpdates: true });
     const turn = h.client.prompt(sessionId, 'slow 40 20', { timeoutMs: 30_000 });
-    await new Promise((r) => setTimeout(r, 150));
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    await new Promise((r) => setTimeout(r, 50));
     h.emulator.failNextUpgrades(1, 429, 'ThrottlingException');
     h.emulator.failNextUpgrades(1, 409, 'RetryableConflictException', 'Session operation in progress, please retry');
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });

@@ -131,6 +131,16 @@ export class Harness {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /** Waits until the agent has received `count` messages of `method` (a request is past the bridge). */
+  async untilAgentReceived(sessionId: string, method: string, count = 1, timeoutMs = 15_000): Promise<void> {
+    const { runtimeSessionId } = remoteOf(sessionId);
+    const deadline = Date.now() + timeoutMs;
+    while (this.agentReceived(runtimeSessionId).filter((r) => r.method === method).length < count) {
+      if (Date.now() > deadline) throw new Error(`the agent did not receive ${count} × ${method} in time`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   async dispose(): Promise<void> {
     await this.client.dispose();
     await this.emulator.stop();
