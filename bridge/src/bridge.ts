@@ -4,6 +4,7 @@
  * the remote agent as needed, relays every other message both ways, and makes
  * sure each request from the client gets exactly one answer.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { BridgeConfig } from './args';
 import { BridgeError, isBridgeError } from './errors';
@@ -55,6 +56,8 @@ interface Session {
   /** The remote agent's current session id (changes only if its conversation could not be restored). */
   agentSessionId: string;
   agent: RemoteAgent | undefined;
+  /** The agent was found still running in its shell (not started by this process). */
+  reattached?: boolean;
   /** Why the agent is not running, when it is not. */
   stoppedBecause?: string;
 }
@@ -140,12 +143,11 @@ export class Bridge {
 
   private onInitialize(id: number | string, params: unknown): void {
     this.clientInit = params;
-    const requested = (params as { protocolVersion?: unknown } | undefined)?.protocolVersion;
-    const protocolVersion = typeof requested === 'number' && requested >= 1 ? 1 : 1;
     // Answered here: the remote agent is started only once the session (new or load) is known.
+    // ACP has one stable version, which this bridge speaks whatever the client asks for.
     this.reply(
       resultResponse(id, {
-        protocolVersion,
+        protocolVersion: 1,
         agentCapabilities: { loadSession: true, promptCapabilities: { image: false, audio: false, embeddedContext: false } },
         authMethods: [],
         agentInfo: { name: 'openab-agentcore-bridge', title: 'OpenAB AgentCore bridge', version: BRIDGE_VERSION },
@@ -165,14 +167,12 @@ export class Bridge {
       await agent.open();
       await agent.launch();
       await agent.initialize(this.clientInit);
-      const result = (await agent.request('session/new', params, SESSION_NEW_TIMEOUT_MS)) as Record<string, unknown>;
-      const agentSessionId = result?.sessionId;
-      if (typeof agentSessionId !== 'string') throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
+      const { agentSessionId, rest } = await newAgentSession(agent, params, SESSION_NEW_TIMEOUT_MS);
       const client = encodeClientSessionId(token, agentSessionId);
       this.session = { client, agentSessionId, agent };
       this.watch(agent);
       this.log.info('session-ready', { sessionId: client.id });
-      this.reply(resultResponse(id, { ...result, sessionId: client.id }));
+      this.reply(resultResponse(id, { ...rest, sessionId: client.id }));
     } catch (e) {
       await agent?.stop().catch(() => undefined);
       this.replyError(id, e, 'session/new');
@@ -195,34 +195,43 @@ export class Bridge {
     this.rememberCwd(params);
     this.log.info('session-load', { sessionId: client.id, runtimeSessionId: client.runtimeSessionId, shellId: client.shellId });
     const session: Session = { client, agentSessionId: client.agentSessionId, agent: undefined };
-    const agent = this.newAgent(client, 15_000);
-    let alive = false;
+    // Set before the load so the conversation history a restarted agent replays reaches the client.
+    this.session = session;
     try {
-      alive = await agent.open();
-      if (alive) {
-        await agent.negotiate();
-        session.agent = agent;
-        this.session = session;
-        this.watch(agent);
-        this.log.info('session-reattached', { sessionId: client.id, afterMs: Date.now() - started });
-        this.reply(resultResponse(id, {}));
-        return;
-      }
-      // Set before the load so the conversation history the agent replays reaches the client.
-      this.session = session;
-      const result = await this.startAgentFor(session, agent, params, LOAD_BUDGET_MS - (Date.now() - started), true);
-      this.log.info('session-loaded', { sessionId: client.id, afterMs: Date.now() - started, restored: result.restored });
-      this.reply(resultResponse(id, result.loadResult ?? {}));
+      const { reattached, restored, loadResult } = await this.bringUp(session, params, LOAD_BUDGET_MS - (Date.now() - started), true);
+      this.log.info(reattached ? 'session-reattached' : 'session-loaded', { sessionId: client.id, afterMs: Date.now() - started, restored });
+      this.reply(resultResponse(id, loadResult ?? {}));
     } catch (e) {
       this.session = undefined;
-      for (const a of new Set([agent, session.agent])) {
-        if (!a) continue;
-        this.unwatch(a);
-        // A reattached agent belongs to the thread: leave it running. One we started here is stopped.
-        await (alive ? a.detach() : a.stop()).catch(() => undefined);
+      if (session.agent) {
+        this.unwatch(session.agent);
+        // A reattached agent belongs to the thread: leave it running. One started here is stopped.
+        await (session.reattached ? session.agent.detach() : session.agent.stop()).catch(() => undefined);
       }
       this.replyError(id, e, 'session/load');
     }
+  }
+
+  /**
+   * Gets the session's agent running: reattaches to it if its shell is still there
+   * (dropping what the shell replays), else starts it again in the same runtime session.
+   */
+  private async bringUp(
+    session: Session,
+    loadParams: unknown,
+    budgetMs: number,
+    forwardHistory: boolean,
+  ): Promise<{ reattached: boolean; restored: boolean; loadResult?: Record<string, unknown> }> {
+    const agent = this.newAgent(session.client, Math.min(15_000, budgetMs));
+    session.agent = agent;
+    session.reattached = await agent.open();
+    if (session.reattached) {
+      await agent.negotiate();
+      this.watch(agent);
+      session.stoppedBecause = undefined;
+      return { reattached: true, restored: true };
+    }
+    return { reattached: false, ...(await this.startAgentFor(session, agent, loadParams, budgetMs, forwardHistory)) };
   }
 
   /**
@@ -270,19 +279,15 @@ export class Bridge {
         }
       }
     }
-    const created = (await agent.request('session/new', sessionParams, Math.max(1_000, remaining(deadline)))) as Record<string, unknown>;
-    if (typeof created?.sessionId !== 'string') {
-      throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
-    }
+    const { agentSessionId, rest } = await newAgentSession(agent, sessionParams, Math.max(1_000, remaining(deadline)));
     this.watch(agent);
     this.log.warn('conversation-not-restored', {
       sessionId: session.client.id,
       previousAgentSessionId: session.agentSessionId,
-      agentSessionId: created.sessionId,
+      agentSessionId,
     });
-    session.agentSessionId = created.sessionId;
+    session.agentSessionId = agentSessionId;
     session.stoppedBecause = undefined;
-    const { sessionId: _ignored, ...rest } = created;
     return { restored: false, loadResult: rest };
   }
 
@@ -370,15 +375,19 @@ export class Bridge {
     if (this.stopping) await this.stopping;
     if (session.agent && !session.agent.hasExited) return session.agent;
     this.log.info('agent-restart', { reason: session.stoppedBecause ?? 'not running' });
-    const agent = this.newAgent(session.client);
-    const alive = await agent.open();
-    if (alive) {
-      await agent.negotiate();
-      session.agent = agent;
-      this.watch(agent);
-      return agent;
+    try {
+      await this.bringUp(session, { cwd: this.lastCwd ?? '/', mcpServers: [] }, LOAD_BUDGET_MS, false);
+    } catch (e) {
+      // Leave no half-started agent behind: the next request tries again from scratch.
+      const failed = session.agent;
+      session.agent = undefined;
+      session.stoppedBecause = `restart failed: ${describe(e)}`;
+      if (failed) {
+        this.unwatch(failed);
+        await failed.stop().catch(() => undefined);
+      }
+      throw e;
     }
-    await this.startAgentFor(session, agent, { cwd: this.lastCwd ?? '/', mcpServers: [] }, LOAD_BUDGET_MS, false);
     return session.agent!;
   }
 
@@ -517,6 +526,18 @@ export class Bridge {
 
 const NEWLINE = Buffer.from('\n');
 
+/** Opens a session in the agent; its id must be a string (it is carried in the client's id). */
+async function newAgentSession(
+  agent: RemoteAgent,
+  params: unknown,
+  timeoutMs: number,
+): Promise<{ agentSessionId: string; rest: Record<string, unknown> }> {
+  const result = (await agent.request('session/new', params, timeoutMs)) as Record<string, unknown> | null;
+  const { sessionId, ...rest } = result ?? {};
+  if (typeof sessionId !== 'string') throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
+  return { agentSessionId: sessionId, rest };
+}
+
 function idKey(id: number | string): string {
   return `${typeof id}:${id}`;
 }
@@ -527,8 +548,4 @@ function remaining(deadline: number): number {
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -5,6 +5,7 @@
  * replay that follows a reattach, and paces everything it sends.
  */
 import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { backoffDelay } from './backoff';
 import { classifyClose } from './close-codes';
@@ -457,8 +458,4 @@ export class RemoteShell extends EventEmitter {
 function toBridgeError(e: unknown): BridgeError {
   if (e instanceof BridgeError) return e;
   return new BridgeError('BRIDGE_UNREACHABLE', (e as Error)?.message ?? String(e), true);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
