@@ -3,6 +3,11 @@
 /** The probe the bridge sends after starting or reattaching; a launcher answers with a hello frame. */
 export const SYNC_METHOD = '_openab/sync';
 export const FRAMED_VERSION = 1;
+/** Largest message either side of the framed channel accepts (the bridge's limit too). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** How long a side waits for outgoing data to carry its ack before sending an ack-only frame. */
+export const ACK_DELAY_MS = 20;
+
 /** Where the runtime image installs the launcher. */
 export const DEFAULT_LAUNCHER = '/app/bin/acp-session';
 

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { BridgeError } from './errors';
 import { isBlank, Message, parseLine, requestLine } from './jsonrpc';
-import { FRAMED_VERSION, parseHello, SYNC_METHOD } from './framed';
+import { ACK_DELAY_MS, FRAMED_VERSION, MAX_MESSAGE_BYTES, parseHello, SYNC_METHOD } from './framed';
 import { launchLine } from './launch';
 import { isLinkLine } from './link-frame';
 import { ReliableLink } from './reliable-link';
@@ -51,7 +51,7 @@ export class AgentRequestError extends Error {
 }
 
 /** The agent's output lines may be this long (a multi-megabyte ACP message fits easily). */
-export const MAX_LINE_BYTES = 64 * 1024 * 1024;
+export const MAX_LINE_BYTES = MAX_MESSAGE_BYTES;
 /** Terminal width for the shell: wide enough that the launch line rarely wraps. */
 const COLUMNS = 500;
 const ROWS = 50;
@@ -254,7 +254,7 @@ export class RemoteAgent extends EventEmitter {
       this.ackTimer = undefined;
       const ack = this.link?.takeAck();
       if (ack) this.shell.write(ack);
-    }, 20);
+    }, ACK_DELAY_MS);
   }
 
   pauseOutput(): void {

@@ -10,20 +10,20 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeSync } from 'node:fs';
+import { constants } from 'node:os';
+import { dirname } from 'node:path';
 import { LineSplitter } from '../../bridge/src/line-splitter';
 import { isLinkLine } from '../../bridge/src/link-frame';
 import { ReliableLink } from '../../bridge/src/reliable-link';
-import { SYNC_METHOD, FRAMED_VERSION } from '../../bridge/src/framed';
+import { ACK_DELAY_MS, FRAMED_VERSION, MAX_MESSAGE_BYTES, SYNC_METHOD } from '../../bridge/src/framed';
 import { agentSetupHooks } from './agent-setup';
-import { createLogger } from './log';
+import { createLogger, Logger } from './log';
 import { resolvePaths } from './paths';
 
-const MAX_LINE_BYTES = 64 * 1024 * 1024;
 /** Unacknowledged output kept for a resend; above this the agent's output is paused. */
 const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
 /** How long to wait for the bridge to acknowledge the last output after the agent exits. */
 const LINGER_MS = Number(process.env.OPENAB_LAUNCHER_LINGER_MS ?? 10_000);
-const ACK_DELAY_MS = 20;
 
 export interface LauncherHooks {
   /** Before the agent starts (state copied in, secrets read): extra env and the directory to start it in. */
@@ -32,7 +32,8 @@ export interface LauncherHooks {
   afterExit?(): Promise<void>;
 }
 
-export async function runLauncher(argv: string[], log: LauncherLog, hooks: LauncherHooks = {}): Promise<never> {
+export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: LauncherHooks = {}): Promise<never> {
+  const log = agentLog.logger;
   const command = argv[0] === '--' ? argv.slice(1) : argv;
   if (command.length === 0) {
     process.stderr.write('usage: acp-session <agent command> [args…]\n');
@@ -46,11 +47,11 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
   const agent = spawn(command[0], command.slice(1), {
     cwd,
     env: { ...process.env, ...setup.env },
-    stdio: ['pipe', 'pipe', log.fd],
+    stdio: ['pipe', 'pipe', agentLog.fd],
   });
   const agentIn = agent.stdin!;
   const agentOut = agent.stdout!;
-  log.write('agent-start', { command: command[0], pid: agent.pid });
+  log.info('agent-start', { command: command[0], pid: agent.pid });
 
   const link = new ReliableLink();
   const out = process.stdout;
@@ -77,11 +78,11 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
   };
 
   // Agent → bridge.
-  const fromAgent = new LineSplitter(MAX_LINE_BYTES);
+  const fromAgent = new LineSplitter(MAX_MESSAGE_BYTES);
   agentOut.on('data', (chunk: Buffer) => {
     for (const item of fromAgent.push(chunk)) {
-      if (item.kind !== 'line' || item.line.length === 0) continue;
-      write(link.send(item.line));
+      if (item.kind === 'overflow') log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_MESSAGE_BYTES });
+      else if (item.line.length > 0) write(link.send(item.line));
     }
     if (link.unackedBytes > MAX_UNACKED_BYTES && !agentPaused) {
       agentPaused = true;
@@ -90,11 +91,11 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
   });
 
   // Bridge → agent.
-  const fromBridge = new LineSplitter(MAX_LINE_BYTES);
+  const fromBridge = new LineSplitter(MAX_MESSAGE_BYTES);
   stdin.on('data', (chunk: Buffer) => {
     for (const item of fromBridge.push(chunk)) {
-      if (item.kind !== 'line' || item.line.length === 0) continue;
-      onBridgeLine(item.line);
+      if (item.kind === 'overflow') log.error('bridge-line-too-long', { bytes: item.bytes, limit: MAX_MESSAGE_BYTES });
+      else if (item.line.length > 0) onBridgeLine(item.line);
     }
   });
   const onBridgeLine = (line: Buffer) => {
@@ -103,7 +104,7 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
         // A new bridge: what the old one was owed is dropped, numbering is announced.
         link.resetForNewPeer();
         write(link.control('H', Buffer.from(JSON.stringify({ version: FRAMED_VERSION, nextSeq: link.nextSequence }))));
-        log.write('bridge-hello', { nextSeq: link.nextSequence });
+        log.info('bridge-hello', { nextSeq: link.nextSequence });
       }
       return;
     }
@@ -123,7 +124,7 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
         if (r.frame.kind === 'R') {
           // The bridge reattached: it has everything up to its ack; resend the rest.
           const again = link.unacked();
-          log.write('bridge-resume', { delivered: r.frame.ack, resending: again.length });
+          log.info('bridge-resume', { delivered: r.frame.ack, resending: again.length });
           again.forEach(write);
           const ack = link.takeAck();
           if (ack) write(ack);
@@ -141,8 +142,8 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
       if (done) return;
       done = true;
       void (async () => {
-        await hooks.afterExit?.().catch((e: Error) => log.write('after-exit-failed', { error: e.message }));
-        log.write('exit', { code: exitCode, unacked: link.unackedCount });
+        await hooks.afterExit?.().catch((e: Error) => log.error('after-exit-failed', { error: e.message }));
+        log.info('exit', { code: exitCode, unacked: link.unackedCount });
         process.exit(exitCode);
       })();
     };
@@ -150,8 +151,8 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
   let exitCode = 0;
 
   agent.on('exit', (code, signal) => {
-    exitCode = code ?? (signal ? 128 + (SIGNALS[signal] ?? 15) : 1);
-    log.write('agent-exit', { code, signal });
+    exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1);
+    log.info('agent-exit', { code, signal });
     exiting = true;
     // Give the bridge time to acknowledge the agent's last words before the shell ends
     // (not when the shell itself is being closed: nobody is left to read them).
@@ -169,7 +170,7 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
   for (const sig of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
     process.on(sig, () => {
       hangup = true;
-      log.write('signal', { signal: sig });
+      log.info('signal', { signal: sig });
       agent.kill('SIGTERM');
       setTimeout(() => agent.kill('SIGKILL'), 3_000).unref();
     });
@@ -178,37 +179,34 @@ export async function runLauncher(argv: string[], log: LauncherLog, hooks: Launc
 }
 
 const NEWLINE = Buffer.from('\n');
-const SIGNALS: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGKILL: 9, SIGTERM: 15 };
 
-export type LauncherLog = ReturnType<typeof launcherLog>;
+export interface AgentLog {
+  /** The agent's stderr goes here too. */
+  readonly fd: number | 'ignore';
+  readonly logger: Logger;
+}
 
-/** One JSON line per event to the agent log file (never the terminal: that is the protocol channel). */
-export function launcherLog() {
-  const path = resolvePaths(process.env).agentLog;
+/** The agent log file (never the terminal: that is the protocol channel), private to the agent user. */
+export function openAgentLog(path = resolvePaths(process.env).agentLog): AgentLog {
   let fd: number | 'ignore' = 'ignore';
   try {
-    mkdirSync(path.slice(0, path.lastIndexOf('/')) || '/', { recursive: true });
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     fd = openSync(path, 'a', 0o600);
   } catch {
     fd = 'ignore';
   }
-  return {
-    fd,
-    write(event: string, fields: Record<string, unknown> = {}) {
-      this.line(`${JSON.stringify({ time: new Date().toISOString(), component: 'acp-session', event, ...fields })}\n`);
-    },
-    line(text: string) {
-      if (fd === 'ignore') return;
-      try {
-        writeSync(fd, text);
-      } catch {
-        // Logging never takes the relay down.
-      }
-    },
+  const sink = (line: string) => {
+    if (fd === 'ignore') return;
+    try {
+      writeSync(fd, line);
+    } catch {
+      // Logging never takes the relay down.
+    }
   };
+  return { fd, logger: createLogger('acp-session', sink) };
 }
 
 if (require.main === module) {
-  const log = launcherLog();
-  void runLauncher(process.argv.slice(2), log, agentSetupHooks(createLogger('acp-session', (l) => log.line(l))));
+  const agentLog = openAgentLog();
+  void runLauncher(process.argv.slice(2), agentLog, agentSetupHooks(agentLog.logger));
 }

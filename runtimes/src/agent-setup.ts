@@ -7,6 +7,7 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import type { LauncherHooks } from './acp-session';
 import { markAgentRunning } from './busy';
+import { isMountPoint } from './mounts';
 import type { Logger } from './log';
 import { resolvePaths } from './paths';
 import { StateSync } from './state-sync';
@@ -24,7 +25,10 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       clearBusy = markAgentRunning(process.pid, paths.busyDir, { command: 'acp-session' });
       const agentEnv: Record<string, string> = {};
       let cwd: string | undefined;
-      if (existsSync(paths.agentHome)) {
+      // The image creates /mnt/agent, so its existence proves nothing: session storage is a mount.
+      // An explicit OPENAB_AGENT_HOME (another layout, a test) is taken as it is.
+      const persistent = env.OPENAB_AGENT_HOME ? existsSync(paths.agentHome) : isMountPoint(paths.agentHome);
+      if (persistent) {
         agentEnv.HOME = paths.agentHome;
         mkdirSync(paths.workspaceDir, { recursive: true });
         cwd = paths.workspaceDir;
