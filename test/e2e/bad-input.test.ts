@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { BRIDGE_BUNDLE, Harness, useHarness } from '../support/bridge-harness';
+import { BRIDGE_BUNDLE, Harness, useHarness, rssMiB } from '../support/bridge-harness';
 
 /**
  * The bridge's stdin speaks to OAB, but anything may arrive there. Each case is one
@@ -117,11 +116,9 @@ describe('hostile output from the agent', () => {
 
   test('stray responses, escape sequences, arrays and blank lines never reach the client', async () => {
     const sessionId = await h.newThread({ spawn: { filter: 'none' } });
-    const junk: unknown[] = [];
-    h.client.events.on('junk', (j) => junk.push(j));
-    const reply = await h.client.prompt(sessionId, 'hostile');
+    const reply = await h.promptCountingJunk(sessionId, 'hostile');
     expect(reply.text).toBe('hostile done');
-    expect(junk).toEqual([]);
+    expect(reply.junk).toEqual([]);
     const events = h.logEvents();
     expect(events.filter((e) => e.event === 'agent-stale-response').map((e) => e.id)).toEqual([987654, 'not-yours']);
     // And the next turn is not ended early by the stray response.
@@ -136,7 +133,3 @@ describe('hostile output from the agent', () => {
   });
 });
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : 0;
-}

@@ -1,8 +1,5 @@
-import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
+import { Harness, useHarness, remoteOf, pidOf } from '../support/bridge-harness';
 
-function pidOf(text: string): number {
-  return Number(/^pid:(\d+)$/.exec(text)![1]);
-}
 
 describe('cancel', () => {
   let h: Harness;

@@ -98,11 +98,9 @@ describe('failure is an answer, never a hang', () => {
 
   test('agent noise on the terminal never reaches the client', async () => {
     const sessionId = await h.newThread({ spawn: { filter: 'none' } });
-    const junk: unknown[] = [];
-    h.client.events.on('junk', (j) => junk.push(j));
-    const reply = await h.client.prompt(sessionId, 'noise');
+    const reply = await h.promptCountingJunk(sessionId, 'noise');
     expect(reply.text).toBe('noise done');
-    expect(junk).toEqual([]);
+    expect(reply.junk).toEqual([]);
     expect(h.logEvents().filter((e) => e.event === 'agent-noise').length).toBeGreaterThanOrEqual(3);
   });
 

@@ -1,11 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { burstText, bigText } from '../support/patterns';
-import { Harness, remoteOf, useHarness } from '../support/bridge-harness';
+import { Harness, remoteOf, useHarness, rssMiB } from '../support/bridge-harness';
 
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

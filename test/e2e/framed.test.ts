@@ -3,14 +3,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { bigText, burstText } from '../support/patterns';
-import { Harness, remoteOf, useHarness } from '../support/bridge-harness';
+import { Harness, remoteOf, useHarness, pidOf } from '../support/bridge-harness';
 import type { DropHow } from '../support/emulator';
 
-function pidOf(text: string): number {
-  const m = /^pid:(\d+)$/.exec(text);
-  if (!m) throw new Error(`not a pid reply: ${text.slice(0, 200)}`);
-  return Number(m[1]);
-}
 
 /** Deterministic payload of a given size for message n. */
 function dataFor(n: number, bytes: number): string {

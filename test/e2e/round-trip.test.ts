@@ -20,3 +20,28 @@ describe('bridge round trip', () => {
     expect(events).toEqual(expect.arrayContaining(['start', 'connect', 'agent-start', 'session-ready']));
   });
 });
+
+describe('what the bridge logs and how it finds the launcher', () => {
+  let h: Harness;
+  useHarness((x) => (h = x));
+
+  test('message contents are logged only at debug', async () => {
+    const secretish = 'prompt-text-that-must-stay-out-of-info-logs';
+    const atInfo = await h.newThread({ args: ['--log-level', 'info'] });
+    await h.client.prompt(atInfo, secretish);
+    const infoLog = JSON.stringify(h.logEvents());
+    expect(infoLog).not.toContain(secretish);
+    expect(h.logEvents().some((e) => e.event === 'session-ready')).toBe(true);
+
+    await h.client.close();
+    const atDebug = await h.newThread({ args: ['--log-level', 'debug'] });
+    await h.client.prompt(atDebug, secretish);
+    expect(JSON.stringify(h.logEvents())).toContain(secretish);
+  });
+
+  test('with a launcher path that the image does not have, the agent runs in plain mode', async () => {
+    const sessionId = await h.newThread({ args: ['--launcher', '/app/bin/no-such-launcher'] });
+    expect((await h.client.prompt(sessionId, 'plain')).text).toBe('echo: plain');
+    expect(h.logEvents().find((e) => e.event === 'channel')).toMatchObject({ mode: 'plain' });
+  });
+});

@@ -1,4 +1,4 @@
-import { AGENT_COMMAND, Harness, remoteOf, useHarness } from '../support/bridge-harness';
+import { AGENT_COMMAND, Harness, remoteOf, useHarness, pidOf } from '../support/bridge-harness';
 
 /** What a fresh bridge process does when OAB resumes a saved thread. */
 async function resume(h: Harness, sessionId: string, shellCommand?: string) {
@@ -9,11 +9,6 @@ async function resume(h: Harness, sessionId: string, shellCommand?: string) {
   return { result, ms: Date.now() - started };
 }
 
-function pidOf(text: string): number {
-  const m = /^pid:(\d+)$/.exec(text);
-  if (!m) throw new Error(`not a pid reply: ${text}`);
-  return Number(m[1]);
-}
 
 describe('one thread, one remote session', () => {
   let h: Harness;

@@ -131,6 +131,18 @@ export class Harness {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
+  /** A prompt, with every non-JSON-RPC line that reached the client counted (there must be none). */
+  async promptCountingJunk(sessionId: string, text: string): Promise<{ text: string; junk: unknown[] }> {
+    const junk: unknown[] = [];
+    const onJunk = (j: unknown) => junk.push(j);
+    this.client.events.on('junk', onJunk);
+    try {
+      return { text: (await this.client.prompt(sessionId, text)).text, junk };
+    } finally {
+      this.client.events.off('junk', onJunk);
+    }
+  }
+
   /** Waits until the agent has received `count` messages of `method` (a request is past the bridge). */
   async untilAgentReceived(sessionId: string, method: string, count = 1, timeoutMs = 15_000): Promise<void> {
     const { runtimeSessionId } = remoteOf(sessionId);
@@ -146,6 +158,20 @@ export class Harness {
     await this.emulator.stop();
     if (!process.env.KEEP_E2E_DIRS) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** The pid in an answer to the test agent's `pid` command. */
+export function pidOf(text: string): number {
+  const m = /^pid:(\d+)$/.exec(text);
+  if (!m) throw new Error(`not a pid reply: ${text.slice(0, 200)}`);
+  return Number(m[1]);
+}
+
+/** Resident memory of a process, in MiB. */
+export function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for ${pid}`);
+  return Number(m[1]) / 1024;
 }
 
 /** The runtime session a client session id maps to. */
