@@ -11,7 +11,6 @@ import { Construct, type IConstruct } from 'constructs';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import {
-  CANCEL_STRATEGY_ACTIONS,
   RUNTIME_LOG_DESCRIBE_ACTIONS,
   RUNTIME_LOG_GROUP_ACTIONS,
   RUNTIME_LOG_STREAM_ACTIONS,
@@ -19,12 +18,9 @@ import {
 } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
 import {
-  CANCEL_STRATEGIES,
-  type CancelStrategy,
   throwIfInvalid,
   validateDuration,
   validateEnvironment,
-  validateOneOf,
   validateQualifier,
   validateRuntimeArn,
   validateRuntimeName,
@@ -49,13 +45,6 @@ export interface ShellAccessOptions {
    * @default ['DEFAULT']
    */
   readonly qualifiers?: string[];
-  /**
-   * The bridge's cancel strategy; a strategy that needs an action beyond the shell adds
-   * exactly that one (`stop` closes the shell with the protocol's CLOSE frame and `noop`
-   * does nothing, so today neither adds any).
-   * @default 'stop'
-   */
-  readonly cancelStrategy?: CancelStrategy;
 }
 
 /** An AgentCore Runtime whose interactive shell the bridge can drive. */
@@ -170,15 +159,13 @@ abstract class CodingAgentRuntimeBase extends Resource implements ICodingAgentRu
 
   grantShellAccess(grantee: iam.IGrantable, options: ShellAccessOptions = {}): iam.Grant {
     const qualifiers = options.qualifiers ?? [DEFAULT_QUALIFIER];
-    const cancelStrategy = options.cancelStrategy ?? 'stop';
     throwIfInvalid(this, [
       ...(qualifiers.length === 0 ? ['qualifiers must name at least one endpoint'] : []),
       ...qualifiers.flatMap((q, i) => validateQualifier(`qualifiers[${i}]`, q)),
-      ...validateOneOf('cancelStrategy', cancelStrategy, CANCEL_STRATEGIES),
     ]);
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: [...SHELL_ACCESS_ACTIONS, ...CANCEL_STRATEGY_ACTIONS[cancelStrategy]],
+      actions: [...SHELL_ACCESS_ACTIONS],
       // Exact ARNs: IAM may check the runtime or the endpoint for a shell, and no wildcard is needed for either.
       resourceArns: [this.agentRuntimeArn, ...[...new Set(qualifiers)].map((q) => `${this.agentRuntimeArn}/runtime-endpoint/${q}`)],
     });

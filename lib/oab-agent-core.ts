@@ -38,7 +38,7 @@ export interface OabAgentCoreProps extends Omit<OabServiceProps, 'runtime'> {
   readonly apiKeySecret?: SecretField;
   /**
    * How the Token Vault keeps the key from `apiKeySecret`.
-   * @default 'managed'
+   * @default 'external' - the Token Vault reads your secret; nothing is copied
    */
   readonly apiKeyStorage?: ApiKeyStorage;
   /**

@@ -332,7 +332,7 @@ export class OabService extends Construct {
       stopTimeout: Duration.seconds(30),
     });
 
-    props.runtime.grantShellAccess(this.taskDefinition.taskRole, { qualifiers: [bridge.qualifier], cancelStrategy: bridge.cancelStrategy });
+    props.runtime.grantShellAccess(this.taskDefinition.taskRole, { qualifiers: [bridge.qualifier] });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: this.vpc,

@@ -2,19 +2,11 @@
  * Every IAM action these constructs grant, by who gets it. Nothing is granted that is
  * not listed here.
  */
-import type { CancelStrategy } from './validation';
-
-/** What a client of the runtime needs to open the interactive shell the bridge speaks. */
-export const SHELL_ACCESS_ACTIONS = ['bedrock-agentcore:InvokeAgentRuntimeCommandShell'] as const;
-
 /**
- * Extra actions each bridge cancel strategy needs on top of the shell. `stop` closes the
- * shell with the protocol's CLOSE frame and `noop` ignores cancels, so neither needs more.
+ * What a client of the runtime needs to open the interactive shell the bridge speaks. It is
+ * all either cancel strategy needs too: `stop` ends the agent with the shell's CLOSE frame.
  */
-export const CANCEL_STRATEGY_ACTIONS: Record<CancelStrategy, readonly string[]> = {
-  stop: [],
-  noop: [],
-};
+export const SHELL_ACCESS_ACTIONS = ['bedrock-agentcore:InvokeAgentRuntimeCommandShell'] as const;
 
 /** Pulling an image from one ECR repository (the runtime's execution role). */
 export const ECR_PULL_ACTIONS = [

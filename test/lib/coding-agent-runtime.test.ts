@@ -179,15 +179,6 @@ describe('CodingAgentRuntime', () => {
       ]);
     });
 
-    test.each(['stop', 'noop'] as const)('the %s cancel strategy needs nothing beyond the shell', (cancelStrategy) => {
-      const stack = newStack();
-      const runtime = CodingAgentRuntime.fromRuntimeArn(stack, 'Imported', RUNTIME_ARN);
-      const role = new iam.Role(stack, 'Client', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
-      runtime.grantShellAccess(role, { cancelStrategy });
-      const template = Template.fromStack(stack);
-      expect(actionsOf(statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'Client')))).toEqual(['bedrock-agentcore:InvokeAgentRuntimeCommandShell']);
-    });
-
     test('rejects an endpoint name AgentCore would not accept', () => {
       const stack = newStack();
       const runtime = CodingAgentRuntime.fromRuntimeArn(stack, 'Imported', RUNTIME_ARN);

@@ -30,6 +30,14 @@ describe('OabAgentCore', () => {
     template.hasResourceProperties('AWS::BedrockAgentCore::ApiKeyCredentialProvider', { ApiKeySecretConfig: { SecretId: 'openab/kiro', JsonKey: 'apiKey' } });
   });
 
+  test('by default the Token Vault reads the key from your secret; "managed" has it copied through a dynamic reference, never the key', () => {
+    const { stack } = oabAgentCore((s) => ({ apiKeySecret: { secret: secretNamed(s, 'openab/kiro') }, apiKeyStorage: 'managed' }));
+    const providers = Template.fromStack(stack).findResources('AWS::BedrockAgentCore::ApiKeyCredentialProvider');
+    const apiKey = flattenCfn(Object.values(providers)[0].Properties.ApiKey);
+    expect(apiKey).toMatch(/^\{\{resolve:secretsmanager:.*openab\/kiro.*:SecretString:apiKey::\}\}$/);
+    expect(Object.values(providers)[0].Properties.ApiKeySecretConfig).toBeUndefined();
+  });
+
   test('with a runtime ARN, only OAB is deployed and it drives that runtime', () => {
     const { stack } = oabAgentCore(() => ({ runtimeArn: RUNTIME_ARN, runtimeOptions: { shellCommand: 'codex-acp' } }));
     const template = Template.fromStack(stack);
@@ -64,6 +72,7 @@ describe('OabAgentCore', () => {
       ['an API key and an API key secret', (s) => ({ apiKeySecret: { secret: secretNamed(s, 'k') }, apiKey: new AgentApiKey(s, 'K', { secret: secretNamed(s, 'k2') }) }), 'apiKeySecret and apiKey cannot both be given'],
       ['a bad runtime ARN', () => ({ runtimeArn: 'arn:aws:bedrock-agentcore:us-east-1:123:runtime/x' }), 'runtimeArn must be an AgentCore runtime ARN'],
       ['a bad runtime name', () => ({ runtimeOptions: { runtimeName: 'team-agent' } }), 'runtimeName must match'],
+      ['a key storage with no key secret', () => ({ apiKeyStorage: 'managed' }), 'apiKeyStorage requires apiKeySecret'],
     ])('%s', (_title, extra, message) => {
       expect(() => oabAgentCore(extra)).toThrow(message);
     });

@@ -5,6 +5,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { parse } from 'smol-toml';
+import { parseBridgeArgs } from '../../bridge/src/args';
 import { CodingAgentRuntime, DEFAULT_NODE_VERSION, DEFAULT_OPENAB_VERSION, OabService, type OabServiceProps } from '../../lib';
 import {
   actionsOf,
@@ -146,6 +147,22 @@ describe('OabService', () => {
     const args: string[] = renderedConfig(template).agent.args;
     expect(args).toEqual(expect.arrayContaining(['--qualifier', 'canary', '--cancel-strategy', 'noop', '--log-level', 'debug']));
     expect(args.slice(-2)).toEqual(['--launcher', 'none']);
+  });
+
+  test.each(['stop', 'noop'] as const)('with the %s cancel strategy the task role gets the shell action and no other AgentCore action', (cancelStrategy) => {
+    const { template } = oabTemplate({ bridge: { cancelStrategy } });
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
+    expect(actionsOf(statements).filter((a) => a.startsWith('bedrock-agentcore:'))).toEqual(['bedrock-agentcore:InvokeAgentRuntimeCommandShell']);
+  });
+
+  test('the rendered agent command is one the bundled bridge accepts', () => {
+    const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug' } });
+    const { command, args } = renderedConfig(template).agent;
+    expect(command).toBe('node');
+    expect(args[0]).toBe('/app/bridge.js');
+    const parsed = parseBridgeArgs(args.slice(1), {});
+    expect(parsed.kind).toBe('run');
+    expect(parsed.kind === 'run' && parsed.config).toMatchObject({ qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug' });
   });
 
   test('logs go to CloudWatch with a retention, in the stream the bridge log FIFO is copied to', () => {
