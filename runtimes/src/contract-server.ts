@@ -153,15 +153,12 @@ export async function startContractServer(options: ContractServerOptions = {}): 
     return sendJson(res, 404, { error: 'NotFound', message: `no route for ${method} ${path}`, routes: ['GET /ping', 'POST /invocations'] });
   });
 
-  const port = await new Promise<number>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? contractPort(env), options.host ?? CONTRACT_HOST, () => {
-      server.off('error', reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-  log.info('listening', { host: options.host ?? CONTRACT_HOST, port, version: RUNTIME_VERSION, agent: env.OPENAB_AGENT_NAME || 'kiro-cli' });
-
+  // A bad setting fails the start before anything else begins.
+  const listenPort = options.port ?? contractPort(env);
+  // The key fetch records that it is under way before the runtime reports healthy, so a shell
+  // opened right away finds the launcher waiting for the key instead of starting the agent without it.
+  let firstStatus: () => void = () => undefined;
+  const recorded = new Promise<void>((resolve) => (firstStatus = resolve));
   const abort = new AbortController();
   const apiKeyFetch: Promise<ApiKeyStatus | undefined> = options.fetchApiKey === false
     ? Promise.resolve(undefined)
@@ -174,6 +171,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
       onStatus: (s) => {
         apiKey = s;
       },
+      onRecorded: () => firstStatus(),
     })
       .catch((err) => {
         // fetchAgentApiKey does not throw; this is a last guard so a bug cannot take /ping down.
@@ -181,6 +179,17 @@ export async function startContractServer(options: ContractServerOptions = {}): 
         apiKey = { state: 'failed', at: new Date().toISOString(), step: 'GetWorkloadAccessToken', error: 'InternalError', message: String(err) };
         return apiKey;
       });
+
+  if (options.fetchApiKey !== false) await Promise.race([recorded, new Promise((r) => setTimeout(r, 2_000).unref())]);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(listenPort, options.host ?? CONTRACT_HOST, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+  log.info('listening', { host: options.host ?? CONTRACT_HOST, port, version: RUNTIME_VERSION, agent: env.OPENAB_AGENT_NAME || 'kiro-cli' });
 
   const close = async () => {
     abort.abort();

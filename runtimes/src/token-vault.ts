@@ -84,6 +84,8 @@ export interface FetchApiKeyOptions {
   readonly log?: Logger;
   /** Called with each status as soon as it is known (before it is written to `statusFile`). */
   readonly onStatus?: (status: ApiKeyStatus) => void;
+  /** Each status once it is on disk, where a launcher looks for it. */
+  readonly onRecorded?: (status: ApiKeyStatus) => void;
   /** Aborts both calls (the server's shutdown). */
   readonly signal?: AbortSignal;
   /**
@@ -107,6 +109,7 @@ export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promis
     } catch (err) {
       log.warn('api-key.status-not-written', { file: statusFile, ...describeError(err) });
     }
+    options.onRecorded?.(status);
     return status;
   };
   const now = () => new Date().toISOString();

@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV_CREDENTIAL_PROVIDER as CDK_ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME as CDK_ENV_WORKLOAD_NAME } from '../../lib/agent-api-key';
@@ -7,6 +8,7 @@ import {
   ENV_CREDENTIAL_PROVIDER,
   ENV_WORKLOAD_NAME,
   readAgentApiKey,
+  readApiKeyStatus,
   waitForAgentApiKey,
 } from '../../runtimes/src/token-vault';
 import { cleanEnv, type RunningProgram, runProgram, scratchDir, stageBundles } from '../support/runtime/programs';
@@ -61,6 +63,31 @@ describe('Token Vault key fetch at boot (contract server against a local stub)',
     server = undefined;
     stub = undefined;
     scratch.remove();
+  });
+
+  it('is on record as pending before the runtime answers, and /ping is Healthy while the Token Vault does not answer', async () => {
+    // A data plane that accepts connections and never answers: the fetch stays pending.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    try {
+      server = runProgram(join(staged.dir, 'contract-server.js'), [], cleanEnv(scratch.dir, {
+        PORT: '0',
+        HOST: '127.0.0.1',
+        OPENAB_STATE_DIR: stateDir(),
+        AWS_REGION: STUB_REGION,
+        AWS_ACCESS_KEY_ID: STUB_CREDENTIALS.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: STUB_CREDENTIALS.secretAccessKey,
+        AWS_ENDPOINT_URL_BEDROCK_AGENTCORE: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        [ENV_WORKLOAD_NAME]: WORKLOAD,
+        [ENV_CREDENTIAL_PROVIDER]: PROVIDER,
+      }));
+      const listening = await server.waitForLine((l) => l.event === 'listening');
+      // A launcher started by a shell opened now must see the fetch under way and wait for the key.
+      expect(readApiKeyStatus(join(stateDir(), 'api-key.status.json'))?.state).toBe('pending');
+      expect(await ping(`http://127.0.0.1:${listening.port as number}`)).toBe('Healthy');
+    } finally {
+      silent.close();
+    }
   });
 
   it('stores exactly the key in a 0600 file in a 0700 directory and never logs it', async () => {
