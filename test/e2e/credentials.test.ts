@@ -32,7 +32,12 @@ describe('credentials', () => {
       expect((await h.client.prompt(sessionId, `after drop ${i}`)).text).toBe(`echo: after drop ${i}`);
     }
     const calls = readFileSync(counter, 'utf8').trim().split('\n').length;
-    expect(calls).toBeGreaterThanOrEqual(3);
+    const connections = h.emulator.stats().connections.filter((c) => c.sessionId === remoteOf(sessionId).runtimeSessionId).length;
+    expect(connections).toBe(3);
+    // Credentials that expire within the SDK's refresh window are fetched again (a static provider
+    // would run the process once); the SDK may share one refresh between connections close together.
+    expect(calls).toBeGreaterThanOrEqual(2);
+    expect(calls).toBeLessThanOrEqual(connections);
     expect(JSON.stringify(h.logEvents())).not.toContain(TEST_TEMPORARY_CREDENTIALS.secretAccessKey);
     expect(JSON.stringify(h.logEvents())).not.toContain(TEST_TEMPORARY_CREDENTIALS.sessionToken!);
   });
