@@ -45,6 +45,8 @@ describe('relay', () => {
     // A prompt after the burst is answered only once everything before it went through.
     const reply = await h.client.prompt(sessionId, 'after the burst', { timeoutMs: 60_000 });
     expect(reply.text).toBe('echo: after the burst');
+    // The agent's SDK may finish a small prompt before it has logged the megabyte notifications read ahead of it.
+    await h.untilAgentReceived(sessionId, '_test/ping', 5016);
     const pings = h.agentReceived(runtimeSessionId).filter((r) => r.method === '_test/ping');
     expect(pings).toHaveLength(5016);
     expect(pings.map((p) => p.n)).toEqual(Array.from({ length: 5016 }, (_, i) => i));
