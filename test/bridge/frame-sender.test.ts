@@ -67,6 +67,19 @@ describe('FrameSender', () => {
     expect(frames.length).toBeLessThan(1000);
   });
 
+  test('a burst held back by the frame limit is reported once, with its frames and wait', async () => {
+    const { frames, sink } = recordingSink(now);
+    const paced: Array<{ frames: number; bytes: number; waitedMs: number }> = [];
+    const s = new FrameSender({ now, framesPerSecond: 10, onPaced: (p) => paced.push(p) });
+    s.attach(sink);
+    s.write(Buffer.alloc(30 * 65_535, 0x61)); // 30 full frames: 10 now, the rest over the next two seconds
+    await jest.advanceTimersByTimeAsync(3_000);
+    expect(frames).toHaveLength(30);
+    expect(paced).toHaveLength(1);
+    expect(paced[0].frames).toBe(20);
+    expect(paced[0].waitedMs).toBeGreaterThanOrEqual(1_000);
+  });
+
   test('without a connection data waits, in order, and flows when one is attached', async () => {
     const { frames, sink } = recordingSink(now);
     const s = new FrameSender({ now });

