@@ -3,8 +3,9 @@
 // See bench/README.md for what each figure means and how it is measured.
 //
 //   node bench/run.mjs [--reps 5] [--only plain,framed,sdk,direct] [--samples 300]
-//                      [--bytes 10000000] [--burst 10000] [--out bench/results.json]
-//                      [--bridge-node-args "--cpu-prof --cpu-prof-dir=/tmp/prof"] [--bridge path/to/bridge.js]
+//                      [--bytes 10000000] [--burst 10000] [--settle-s 10] [--out bench/results.json]
+//                      [--bridge-node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"] [--bridge path/to/bridge.js]
+//                      [--bridge-env NAME=VALUE ...] [--no-deployed-env]
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,7 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { transformSync } from 'esbuild';
 import { Peer } from './lib/peer.mjs';
 
 // ---------------------------------------------------------------- settings
@@ -28,8 +30,11 @@ const { values: opt } = parseArgs({
     bytes: { type: 'string', default: '10000000' },
     burst: { type: 'string', default: '10000' },
     'startup-trials': { type: 'string', default: '7' },
+    'settle-s': { type: 'string', default: '10' },
     out: { type: 'string' },
     'bridge-node-args': { type: 'string', default: '' },
+    'bridge-env': { type: 'string', multiple: true, default: [] },
+    'no-deployed-env': { type: 'boolean', default: false },
     bridge: { type: 'string' },
     'keep-dir': { type: 'boolean', default: false },
   },
@@ -55,9 +60,32 @@ const GAP_MS = int(opt['gap-ms'], 0);
 const BYTES = int(opt.bytes, 1000);
 const BURST = int(opt.burst, 1);
 const STARTUP_TRIALS = int(opt['startup-trials'], 1);
+/** Seconds of idleness after the transfers before memory is measured again (first repetition only). */
+const SETTLE_S = int(opt['settle-s'], 0);
 const TRANSPORTS = opt.only.split(',').map((s) => s.trim()).filter(Boolean);
 for (const t of TRANSPORTS) if (!['plain', 'framed', 'sdk', 'direct'].includes(t)) die(`unknown transport ${t}`);
 const BRIDGE_NODE_ARGS = opt['bridge-node-args'].split(' ').filter(Boolean);
+/**
+ * The bridge runs with the environment OabService deploys it with (`BRIDGE_ENV` in
+ * lib/render/oab-command.ts), plus any `--bridge-env` (an A/B of allocator or runtime settings).
+ */
+const BRIDGE_ENV = {
+  ...(opt['no-deployed-env'] ? {} : await deployedBridgeEnv()),
+  ...Object.fromEntries(
+  opt['bridge-env'].map((kv) => {
+    const at = kv.indexOf('=');
+    if (at < 1) die(`--bridge-env expects NAME=VALUE, got ${kv}`);
+    return [kv.slice(0, at), kv.slice(at + 1)];
+  }),
+  ),
+};
+
+async function deployedBridgeEnv() {
+  const source = readFileSync(join(ROOT, 'lib', 'render', 'oab-command.ts'), 'utf8');
+  const { code } = transformSync(source, { loader: 'ts', format: 'esm' });
+  const { BRIDGE_ENV: env } = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
+  return env;
+}
 
 /** AgentCore's limits: 250 client frames/s of at most 64 KiB (channel byte included). */
 const SERVICE_FRAMES_PER_SECOND = 250;
@@ -238,7 +266,7 @@ function spawnTransport(emu, kind, extraEnv = {}) {
   let logFile;
   if (kind === 'plain' || kind === 'framed') {
     logFile = join(work, `bridge-${n}-${kind}.log`);
-    child = spawn(NODE, bridgeArgs(emu, kind, logFile), { env: bridgeEnv(emu), stdio: ['pipe', 'pipe', 'pipe'] });
+    child = spawn(NODE, bridgeArgs(emu, kind, logFile), { env: { ...bridgeEnv(emu), ...BRIDGE_ENV }, stdio: ['pipe', 'pipe', 'pipe'] });
   } else if (kind === 'sdk') {
     child = spawn(NODE, [SDK_RELAY], {
       cwd: ROOT,
@@ -376,6 +404,13 @@ async function runSession(emu, kind, rep) {
     if (!r.downVerified) throw new Error('download: content differs');
     if (kind !== 'direct') {
       Object.assign(r, prefix('after', memory(peer.pid)));
+      if (rep === 0 && SETTLE_S > 0) {
+        // Buffers of a large transfer are freed when V8 next collects, which an idle process
+        // leaves to its memory reducer (a few seconds later): what stays is measured here.
+        phase = 'settle';
+        await sleep(SETTLE_S * 1000);
+        Object.assign(r, prefix('settled', memory(peer.pid)));
+      }
       r.downServerFrames = (await serverFrames(ourConnections)) - framesBeforeDown;
       r.downServerFramesPerSecond = r.downServerFrames / (r.downMs / 1000);
     }
@@ -652,6 +687,8 @@ function table(byKind) {
     ['  private part, RssAnon (MiB)', 'idleAnonMiB', 1],
     [`VmRSS after ${BYTES / 1e6} MB each way (MiB)`, 'afterRssMiB', 1],
     ['  private part, RssAnon (MiB)', 'afterAnonMiB', 1],
+    [`VmRSS ${SETTLE_S} s later, first session (MiB)`, 'settledRssMiB', 1],
+    ['  private part, RssAnon (MiB)', 'settledAnonMiB', 1],
     ['peak VmHWM (MiB)', 'afterHwmMiB', 1],
     ['runs ok / failed', null, 0, (k) => `${k.runs} / ${k.failed}`],
   ];
@@ -758,7 +795,7 @@ async function main() {
     when: new Date().toISOString(),
     durationS: round((performance.now() - started) / 1000, 1),
     machine: { ...mach, othersBefore: loadBefore, othersDuring: loadDuring, othersAfter: loadAfter },
-    settings: { bridge: BRIDGE, reps: REPS, samples: SAMPLES, warmup: WARMUP, bytes: BYTES, burst: BURST, startupTrials: STARTUP_TRIALS, transports: TRANSPORTS, ceilingMBps: CEILING_MBPS, targets: TARGETS },
+    settings: { bridge: BRIDGE, bridgeEnv: BRIDGE_ENV, reps: REPS, samples: SAMPLES, warmup: WARMUP, bytes: BYTES, burst: BURST, startupTrials: STARTUP_TRIALS, transports: TRANSPORTS, ceilingMBps: CEILING_MBPS, targets: TARGETS },
     startup,
     naiveSdkRelay: naive,
     medians: byKind,

@@ -28,6 +28,7 @@ export {
 export {
   bridgeCommand,
   oabContainerCommand,
+  BRIDGE_ENV,
   BRIDGE_INHERIT_ENV,
   BRIDGE_LOG_FIFO,
   BRIDGE_PATH,

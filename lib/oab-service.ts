@@ -14,7 +14,7 @@ import { EFS_CLIENT_ACTIONS } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
 import { missingBridgeBundleMessage, stageOabImageContext } from './private/oab-image-context';
 import { defaultBridgeBundle, oabDockerDirectory } from './private/package-paths';
-import { BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, oabContainerCommand } from './render/oab-command';
+import { BRIDGE_ENV, BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, oabContainerCommand } from './render/oab-command';
 import {
   type ChatAccessOptions,
   type OabConfig,
@@ -271,6 +271,7 @@ export class OabService extends Construct {
       agent: {
         ...bridgeCommand({ runtimeArn: props.runtime.agentRuntimeArn, shellCommand: props.runtime.shellCommand, ...bridge }),
         inheritEnv: [...BRIDGE_INHERIT_ENV],
+        env: BRIDGE_ENV,
       },
       pool: props.pool,
       additionalSections: props.additionalConfig,

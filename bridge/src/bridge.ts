@@ -120,7 +120,7 @@ export class Bridge {
       }
     }
     if (msg.kind === 'notification') {
-      if (msg.method === 'session/cancel') return void this.onCancel(msg.params, line);
+      if (msg.method === 'session/cancel') return void this.onCancel(msg.sessionId, line);
       return this.serialize(() => this.forwardOther(line, 'notification'));
     }
     // A response to a request the agent sent the client (e.g. a permission answer).
@@ -297,7 +297,7 @@ export class Bridge {
       this.reply(errorResponse(msg.id, SESSION_NOT_FOUND, `No session: call session/new or session/load before ${msg.method}`));
       return;
     }
-    const target = (msg.params as { sessionId?: unknown } | undefined)?.sessionId;
+    const target = msg.sessionId;
     if (target !== undefined && target !== session.client.id) {
       this.reply(errorResponse(msg.id, SESSION_NOT_FOUND, `Session not found: ${JSON.stringify(target)}`));
       return;
@@ -327,9 +327,8 @@ export class Bridge {
     agent.send(this.toAgent(line, session));
   }
 
-  private async onCancel(params: unknown, line: Buffer): Promise<void> {
+  private async onCancel(target: unknown, line: Buffer): Promise<void> {
     const session = this.session;
-    const target = (params as { sessionId?: unknown } | undefined)?.sessionId;
     if (!session || target !== session.client.id) {
       this.log.warn('cancel-ignored', { reason: 'unknown session' });
       return;
@@ -489,12 +488,11 @@ export class Bridge {
   }
 
   private toAgent(line: Buffer, session: Session): Buffer {
-    const out = replaceJsonString(line, session.client.id, session.agentSessionId);
-    return out[out.length - 1] === 0x0a ? out : Buffer.concat([out, NEWLINE]);
+    return replaceJsonString(line, session.client.id, session.agentSessionId);
   }
 
   private toClient(line: Buffer, session: Session): Buffer {
-    return Buffer.concat([replaceJsonString(line, session.agentSessionId, session.client.id), NEWLINE]);
+    return replaceJsonString(line, session.agentSessionId, session.client.id);
   }
 
   private reply(line: Buffer): void {
@@ -524,7 +522,6 @@ export class Bridge {
   }
 }
 
-const NEWLINE = Buffer.from('\n');
 
 /** Opens a session in the agent; its id must be a string (it is carried in the client's id). */
 async function newAgentSession(

@@ -2,16 +2,17 @@
  * JSON-RPC 2.0 message classification and error responses. Pure.
  */
 import { isUtf8 } from 'node:buffer';
+import { JsonType, Member, scanJsonObject, Scanned } from './json-scan';
 
 export type JsonRpcId = number | string | null;
 
 export type Message =
-  | { kind: 'request'; id: number | string; method: string; params: unknown }
-  | { kind: 'notification'; method: string; params: unknown }
+  | { kind: 'request'; id: number | string; method: string; params: unknown; sessionId: unknown }
+  | { kind: 'notification'; method: string; params: unknown; sessionId: unknown }
   | { kind: 'response'; id: JsonRpcId; result?: unknown; error?: unknown };
 
 export type ParsedLine =
-  | { ok: true; message: Message; value: Record<string, unknown> }
+  | { ok: true; message: Message }
   | { ok: false; code: number; message: string; id: JsonRpcId };
 
 export const PARSE_ERROR = -32700;
@@ -23,9 +24,20 @@ export const SESSION_NOT_FOUND = -32002;
 
 /** Nesting deeper than this is refused before JSON.parse could exhaust the stack. */
 const MAX_DEPTH = 512;
+/**
+ * Lines this long are validated by the scanner and only their envelope is decoded
+ * (`params`, `result` and `error` are parsed if and when they are read): a relayed
+ * 10 MB message is never turned into a string.
+ */
+export const ENVELOPE_ONLY_FROM = 64 * 1024;
 
 export function parseLine(line: Buffer): ParsedLine {
   if (!isUtf8(line)) return { ok: false, code: PARSE_ERROR, message: 'Parse error: the line is not valid UTF-8', id: null };
+  if (line.length >= ENVELOPE_ONLY_FROM) {
+    const scanned = scanJsonObject(line, MAX_DEPTH);
+    // Anything the scanner refuses is parsed for real below, which says exactly what is wrong.
+    if (scanned) return classify(scannedEnvelope(line, scanned));
+  }
   let value: unknown;
   try {
     value = JSON.parse(line.toString('utf8'));
@@ -40,33 +52,95 @@ export function parseLine(line: Buffer): ParsedLine {
     const what = Array.isArray(value) ? 'an array (batches are not supported by ACP)' : `a ${value === null ? 'null' : typeof value}`;
     return { ok: false, code: INVALID_REQUEST, message: `Invalid Request: expected a JSON-RPC object, got ${what}`, id: null };
   }
-  const obj = value as Record<string, unknown>;
-  const id = obj.id;
+  return classify(parsedEnvelope(value as Record<string, unknown>));
+}
+
+/** The top-level members of a message, however it was read. */
+interface Envelope {
+  has(name: string): boolean;
+  get(name: string): unknown;
+  typeOf(name: string): JsonType | undefined;
+  /** `params.sessionId`, without reading the rest of `params`. */
+  sessionId(): unknown;
+}
+
+function parsedEnvelope(obj: Record<string, unknown>): Envelope {
+  return {
+    has: (name) => name in obj,
+    get: (name) => obj[name],
+    typeOf: (name) => (name in obj ? typeOfValue(obj[name]) : undefined),
+    sessionId: () => {
+      const p = obj.params;
+      return p !== null && typeof p === 'object' && !Array.isArray(p) ? (p as Record<string, unknown>).sessionId : undefined;
+    },
+  };
+}
+
+function scannedEnvelope(line: Buffer, scanned: Scanned): Envelope {
+  const cache = new Map<string, unknown>();
+  const decode = (m: Member) => JSON.parse(line.toString('utf8', m.start, m.end)) as unknown;
+  return {
+    has: (name) => scanned.members.has(name),
+    get: (name) => {
+      const m = scanned.members.get(name);
+      if (!m) return undefined;
+      if (!cache.has(name)) cache.set(name, decode(m));
+      return cache.get(name);
+    },
+    typeOf: (name) => scanned.members.get(name)?.type,
+    sessionId: () => {
+      const m = scanned.params.get('sessionId');
+      return m && scanned.members.get('params')?.type === 'object' ? decode(m) : undefined;
+    },
+  };
+}
+
+function typeOfValue(v: unknown): JsonType {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  return typeof v as JsonType;
+}
+
+function classify(env: Envelope): ParsedLine {
+  const id = env.get('id');
   const idOk = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
   const echoId: JsonRpcId = idOk && id !== undefined ? (id as JsonRpcId) : null;
-  if (obj.jsonrpc !== '2.0') {
+  if (env.get('jsonrpc') !== '2.0') {
     return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: "jsonrpc" must be "2.0"', id: echoId };
   }
   if (!idOk) return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: "id" must be a number, a string or null', id: null };
-  if ('method' in obj) {
-    if (typeof obj.method !== 'string' || obj.method === '') {
+  if (env.has('method')) {
+    const method = env.get('method');
+    if (typeof method !== 'string' || method === '') {
       return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: "method" must be a non-empty string', id: echoId };
     }
-    if (obj.params !== undefined && (obj.params === null || typeof obj.params !== 'object')) {
+    const paramsType = env.typeOf('params');
+    if (paramsType !== undefined && paramsType !== 'object' && paramsType !== 'array') {
       return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: "params" must be an object or an array', id: echoId };
     }
-    if (id === undefined) return { ok: true, value: obj, message: { kind: 'notification', method: obj.method, params: obj.params } };
+    const sessionId = env.sessionId();
+    if (id === undefined) {
+      return { ok: true, message: { kind: 'notification', method, sessionId, get params() { return env.get('params'); } } };
+    }
     if (id === null) {
       return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: a request id must not be null', id: null };
     }
-    return { ok: true, value: obj, message: { kind: 'request', id: id as number | string, method: obj.method, params: obj.params } };
+    return { ok: true, message: { kind: 'request', id: id as number | string, method, sessionId, get params() { return env.get('params'); } } };
   }
-  if ('result' in obj || 'error' in obj) {
-    if ('result' in obj && 'error' in obj) {
+  if (env.has('result') || env.has('error')) {
+    if (env.has('result') && env.has('error')) {
       return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: a response has either "result" or "error"', id: echoId };
     }
     if (id === undefined) return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: a response needs an "id"', id: null };
-    return { ok: true, value: obj, message: { kind: 'response', id: id as JsonRpcId, result: obj.result, error: obj.error } };
+    return {
+      ok: true,
+      message: {
+        kind: 'response',
+        id: id as JsonRpcId,
+        get result() { return env.get('result'); },
+        get error() { return env.get('error'); },
+      },
+    };
   }
   return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: neither a request, a notification nor a response', id: echoId };
 }
@@ -112,20 +186,21 @@ export function depthExceeds(value: unknown, max: number): boolean {
 /**
  * Replaces every occurrence of the JSON string literal `from` with `to` in a raw
  * line, leaving all other bytes as they were (session ids differ between the
- * client's and the remote agent's side).
+ * client's and the remote agent's side), and ends it with one newline. The line
+ * is copied once, whatever its size.
  */
 export function replaceJsonString(line: Buffer, from: string, to: string): Buffer {
   const needle = Buffer.from(JSON.stringify(from));
-  let at = line.indexOf(needle);
-  if (at < 0) return line;
   const replacement = Buffer.from(JSON.stringify(to));
+  const body = line[line.length - 1] === 0x0a ? line.subarray(0, line.length - 1) : line;
   const parts: Buffer[] = [];
   let start = 0;
-  while (at >= 0) {
-    parts.push(line.subarray(start, at), replacement);
+  for (let at = body.indexOf(needle); at >= 0; at = body.indexOf(needle, start)) {
+    parts.push(body.subarray(start, at), replacement);
     start = at + needle.length;
-    at = line.indexOf(needle, start);
   }
-  parts.push(line.subarray(start));
+  parts.push(body.subarray(start), NEWLINE);
   return Buffer.concat(parts);
 }
+
+const NEWLINE = Buffer.from('\n');

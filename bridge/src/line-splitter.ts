@@ -68,11 +68,12 @@ export class LineSplitter {
       this.skipped = -1;
       return { kind: 'overflow', bytes };
     }
-    let line = this.parts.length === 1 ? this.parts[0] : Buffer.concat(this.parts, this.partBytes);
+    // One piece is copied so the caller may keep the line while the socket reuses its buffers;
+    // several are joined into a new buffer anyway.
+    let line = this.parts.length === 1 ? Buffer.from(this.parts[0]) : Buffer.concat(this.parts, this.partBytes);
     this.parts = [];
     this.partBytes = 0;
     if (line.length > 0 && line[line.length - 1] === 0x0d) line = line.subarray(0, line.length - 1);
-    // Copy so the caller may keep the line while the socket reuses its buffers.
-    return { kind: 'line', line: Buffer.from(line) };
+    return { kind: 'line', line };
   }
 }

@@ -62,6 +62,8 @@ export interface AgentSection {
   readonly args: string[];
   /** Names of OAB's environment variables passed through its environment clearing. */
   readonly inheritEnv: string[];
+  /** Variables set for the agent command. @default - none */
+  readonly env?: Readonly<Record<string, string>>;
   /** @default - OAB's default (/tmp) */
   readonly workingDir?: string;
 }
@@ -114,6 +116,7 @@ export function renderOabConfig(config: OabConfig): string {
     command: config.agent.command,
     args: config.agent.args,
     working_dir: config.agent.workingDir,
+    env: config.agent.env && { ...config.agent.env },
     inherit_env: config.agent.inheritEnv,
   });
   if (config.pool && (config.pool.maxSessions !== undefined || config.pool.sessionTtlHours !== undefined)) {

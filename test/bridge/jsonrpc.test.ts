@@ -59,11 +59,18 @@ describe('replaceJsonString', () => {
   test('replaces the quoted id everywhere and leaves every other byte alone', () => {
     const line = Buffer.from('{"params":{"sessionId":"C1","text":"C1 \\"C1\\" é"},"x":["C1"]}');
     const out = replaceJsonString(line, 'C1', 'agent-9').toString();
-    expect(out).toBe('{"params":{"sessionId":"agent-9","text":"C1 \\"C1\\" é"},"x":["agent-9"]}');
+    expect(out).toBe('{"params":{"sessionId":"agent-9","text":"C1 \\"C1\\" é"},"x":["agent-9"]}\n');
   });
 
-  test('returns the very same buffer when there is nothing to replace', () => {
-    const line = Buffer.from('{"a":1}');
-    expect(replaceJsonString(line, 'zz', 'y')).toBe(line);
+  test('ends the line with exactly one newline, and copies it even when nothing is replaced', () => {
+    const line = Buffer.from('{"a":"zz"}');
+    for (const input of [line, Buffer.concat([line, Buffer.from('\n')])]) {
+      const out = replaceJsonString(input, 'zz', 'y');
+      expect(out.toString()).toBe('{"a":"y"}\n');
+      expect(replaceJsonString(input, 'none', 'y').toString()).toBe('{"a":"zz"}\n');
+    }
+    const kept = replaceJsonString(line, 'none', 'y');
+    line[0] = 0x20;
+    expect(kept[0]).toBe(0x7b);
   });
 });

@@ -79,6 +79,12 @@ describe('renderOabConfig', () => {
     });
   });
 
+  test('renders the agent environment as a table, and none when not given', () => {
+    expect((parse(renderOabConfig(config())).agent as Record<string, unknown>).env).toBeUndefined();
+    const text = renderOabConfig(config({ agent: { ...AGENT, env: { MALLOC_MMAP_THRESHOLD_: '131072', A: 'x y' } } }));
+    expect((parse(text).agent as Record<string, unknown>).env).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072', A: 'x y' });
+  });
+
   test('renders [pool] only when a pool setting is given', () => {
     expect(parse(renderOabConfig(config())).pool).toBeUndefined();
     expect(parse(renderOabConfig(config({ pool: { maxSessions: 3, sessionTtlHours: 1 } }))).pool).toEqual({ max_sessions: 3, session_ttl_hours: 1 });

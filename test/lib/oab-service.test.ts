@@ -88,6 +88,7 @@ describe('OabService', () => {
       '--log-level', 'info', '--log-file', '/tmp/openab/bridge-log.fifo',
     ]);
     expect(config.agent.inherit_env).toEqual(['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION']);
+    expect(config.agent.env).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
     expect(config.discord).toEqual({ bot_token: '${DISCORD_BOT_TOKEN}', allowed_channels: ['123456789012345678'] });
   });
 
