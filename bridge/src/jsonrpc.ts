@@ -44,8 +44,9 @@ export function parseLine(line: Buffer): ParsedLine {
   } catch (e) {
     return { ok: false, code: PARSE_ERROR, message: `Parse error: ${(e as Error).message}`, id: null };
   }
-  // V8 parses any depth without recursing; what is refused is a message too deep for its readers.
-  if (depthExceeds(value, MAX_DEPTH)) {
+  // V8 parses any depth without recursing; what is refused is a message too deep for its readers
+  // (which takes two bytes a level, so most lines are too short to be).
+  if (line.length > 2 * MAX_DEPTH && depthExceeds(value, MAX_DEPTH)) {
     return { ok: false, code: PARSE_ERROR, message: `Parse error: nesting deeper than ${MAX_DEPTH} levels`, id: null };
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {

@@ -76,8 +76,17 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array,
   await fsyncDir(dirname(target));
 }
 
+export interface AtomicCopyOptions extends AtomicWriteOptions {
+  /**
+   * Runs on the synced temporary copy just before it replaces the target (to check it,
+   * or to record what is about to land); throwing abandons the copy.
+   * @default - nothing
+   */
+  readonly beforeRename?: (tmp: string) => Promise<void>;
+}
+
 /** Copies `source` to `target` atomically (temp next to the target, fsync, rename). */
-export async function copyFileAtomic(source: string, target: string, options: AtomicWriteOptions = {}): Promise<void> {
+export async function copyFileAtomic(source: string, target: string, options: AtomicCopyOptions = {}): Promise<void> {
   const tmp = tempPathFor(target);
   try {
     await fs.copyFile(source, tmp, fsc.COPYFILE_EXCL);
@@ -88,6 +97,7 @@ export async function copyFileAtomic(source: string, target: string, options: At
     } finally {
       await handle.close();
     }
+    await options.beforeRename?.(tmp);
     await fs.rename(tmp, target);
   } catch (err) {
     await fs.rm(tmp, { force: true }).catch(() => undefined);

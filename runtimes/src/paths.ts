@@ -69,24 +69,19 @@ export function resolvePaths(env: Record<string, string | undefined> = process.e
   };
 }
 
+/** The paths of this process, for the programs that take no per-call environment. */
 const PATHS = resolvePaths();
 
-export const STATE_DIR = PATHS.stateDir;
 export const API_KEY_FILE = PATHS.apiKeyFile;
 export const API_KEY_STATUS_FILE = PATHS.apiKeyStatusFile;
 export const BUSY_DIR = PATHS.busyDir;
-export const AGENT_LOG = PATHS.agentLog;
-export const AGENT_HOME = PATHS.agentHome;
-export const WORKSPACE_DIR = PATHS.workspaceDir;
-export const LOCAL_DATA_HOME = PATHS.localDataHome;
 export const LOCAL_STATE_DB = PATHS.localStateDb;
 export const PERSISTENT_STATE_DB = PATHS.persistentStateDb;
 export const SQLITE3_BIN = PATHS.sqlite3;
-export const AGENT_BIN = PATHS.agentBin;
 
 /** AgentCore's HTTP contract: 0.0.0.0:8080. `HOST` and `PORT` move it (tests use port 0: any free port). */
 export const CONTRACT_HOST = process.env.HOST || '0.0.0.0';
-export const DEFAULT_CONTRACT_PORT = 8080;
+const DEFAULT_CONTRACT_PORT = 8080;
 
 /** The port from `PORT`; throws a readable error for anything but an integer 0-65535. */
 export function contractPort(env: Record<string, string | undefined> = process.env): number {

@@ -25,10 +25,10 @@
  * copy-in, merged only if SQLite accepts it and the result passes the integrity check.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, promises as fs, constants as fsc } from 'node:fs';
+import { createReadStream, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { copyFileAtomic, ensurePrivateDir, fsyncDir, isProcessAlive, tempOwnerPid, tempPathFor, TEMP_MARKER, writeFileAtomic } from './fs-atomic';
+import { copyFileAtomic, ensurePrivateDir, isProcessAlive, tempOwnerPid, tempPathFor, TEMP_MARKER, writeFileAtomic } from './fs-atomic';
 import { describeError, type Logger, silentLogger } from './log';
 import { SQLITE3_BIN } from './paths';
 import { Sqlite3Cli } from './sqlite-cli';
@@ -203,35 +203,23 @@ export class StateSync {
       const dir = dirname(this.persistentPath);
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       await this.removeStaleTemps(dir, basename(this.persistentPath), basename(this.recordPath));
-      const tmp = tempPathFor(this.persistentPath);
-      try {
-        await fs.copyFile(snap.file, tmp, fsc.COPYFILE_EXCL);
-        const handle = await fs.open(tmp, fsc.O_RDWR);
-        try {
-          await handle.chmod(0o600);
-          await handle.sync();
-        } finally {
-          await handle.close();
-        }
-        // Read the copy back: what lands in session storage must be exactly the verified snapshot.
-        const copy = await verifyFile(tmp);
-        if (copy.sha256 !== snap.sha256 || copy.bytes !== snap.bytes) throw new Error('the copy in session storage differs from the snapshot');
-
-        const next: SyncRecord = {
-          generation: snap.generation,
-          sha256: snap.sha256,
-          previousSha256: record?.sha256,
-          bytes: snap.bytes,
-          writtenAt: new Date().toISOString(),
-        };
-        await writeFileAtomic(this.recordPath, `${JSON.stringify(next)}\n`, { mode: 0o600 });
-        for (const suffix of SIDE_FILES) await fs.rm(this.persistentPath + suffix, { force: true });
-        await fs.rename(tmp, this.persistentPath);
-      } catch (err) {
-        await fs.rm(tmp, { force: true }).catch(() => undefined);
-        throw err;
-      }
-      await fsyncDir(dir);
+      await copyFileAtomic(snap.file, this.persistentPath, {
+        mode: 0o600,
+        beforeRename: async (tmp) => {
+          // Read the copy back: what lands in session storage must be exactly the verified snapshot.
+          const copy = await verifyFile(tmp);
+          if (copy.sha256 !== snap.sha256 || copy.bytes !== snap.bytes) throw new Error('the copy in session storage differs from the snapshot');
+          const next: SyncRecord = {
+            generation: snap.generation,
+            sha256: snap.sha256,
+            previousSha256: record?.sha256,
+            bytes: snap.bytes,
+            writtenAt: new Date().toISOString(),
+          };
+          await writeFileAtomic(this.recordPath, `${JSON.stringify(next)}\n`, { mode: 0o600 });
+          for (const suffix of SIDE_FILES) await fs.rm(this.persistentPath + suffix, { force: true });
+        },
+      });
       this.lastSavedSha = snap.sha256;
       this.log.info('state-sync.written', { persistent: this.persistentPath, generation: snap.generation, bytes: snap.bytes });
       return { outcome: 'written', generation: snap.generation, bytes: snap.bytes, sha256: snap.sha256 };
