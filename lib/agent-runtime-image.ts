@@ -4,6 +4,7 @@ import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ECR_PULL_ACTIONS, ECR_TOKEN_ACTIONS } from './perms';
+import { acknowledgeWildcardResources } from './private/nag';
 import { defaultRuntimeDirectory } from './private/package-paths';
 import { throwIfInvalid } from './validation';
 
@@ -95,6 +96,11 @@ export class AgentRuntimeImage extends Construct implements IAgentRuntimeImage {
   grantPull(grantee: iam.IGrantable): iam.Grant {
     const pull = iam.Grant.addToPrincipal({ grantee, actions: [...ECR_PULL_ACTIONS], resourceArns: [this.repository.repositoryArn] });
     const login = iam.Grant.addToPrincipal({ grantee, actions: [...ECR_TOKEN_ACTIONS], resourceArns: ['*'] });
+    const principal = grantee.grantPrincipal;
+    if (principal instanceof Construct) {
+      acknowledgeWildcardResources(principal, ['*'],
+        'ecr:GetAuthorizationToken (ECR login) supports no resource-level permissions and must use Resource "*"; image pulls themselves are limited to the one repository.');
+    }
     return pull.combine(login);
   }
 }

@@ -302,8 +302,6 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
         'The runtime id is "<runtimeName>-<suffix chosen by AgentCore>", so its log group can only be named by that prefix; the name has no hyphen, so the prefix matches this runtime alone.');
       acknowledgeWildcardResources(role, [anyLogGroup],
         'logs:DescribeLogGroups is a list action that AWS authorizes only on log-group:*; AgentCore calls it before creating the runtime log group.');
-      acknowledgeWildcardResources(role, ['*'],
-        'ecr:GetAuthorizationToken (ECR login) supports no resource-level permissions and must use Resource "*"; image pulls themselves are limited to the one repository.');
     }
   }
 }

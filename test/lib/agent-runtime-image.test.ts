@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { AgentRuntimeImage, CodingAgentRuntime } from '../../lib';
 import { actionsOf, dockerAssets, logicalIdOf, newStack, resourcesOf, ROOT, statementsOfRole, synth } from './support';
 
@@ -51,6 +53,21 @@ describe('AgentRuntimeImage', () => {
     const pull = statements.find((s) => actionsOf([s]).includes('ecr:BatchGetImage'))!;
     expect(actionsOf([pull])).toEqual(['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer']);
     expect(JSON.stringify(resourcesOf(pull))).toContain(':repository/agents/kiro');
+  });
+
+  test('grantPull gives any role pull on the one repository, and the ECR login on "*" with its reason for cdk-nag', () => {
+    const stack = newStack();
+    const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'agents/kiro');
+    const image = AgentRuntimeImage.fromEcrImage(stack, 'Image', repository, 'v1.2.3');
+    const role = new iam.Role(stack, 'Puller', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    image.grantPull(role);
+    const template = Template.fromStack(stack);
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role'));
+    expect(statements.map((s) => [actionsOf([s]), JSON.stringify(resourcesOf(s)).includes(':repository/agents/kiro') ? 'repository' : resourcesOf(s)])).toEqual([
+      [['ecr:BatchCheckLayerAvailability', 'ecr:BatchGetImage', 'ecr:GetDownloadUrlForLayer'], 'repository'],
+      [['ecr:GetAuthorizationToken'], ['*']],
+    ]);
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
   });
 
   test('a digest pins the image by digest', () => {
