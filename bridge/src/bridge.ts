@@ -16,7 +16,7 @@ import {
   JsonRpcId,
   Message,
   parseLine,
-  replaceJsonString,
+  jsonStringReplacer,
   resultResponse,
   SESSION_NOT_FOUND,
 } from './jsonrpc';
@@ -62,6 +62,13 @@ interface Session {
   stoppedBecause?: string;
 }
 
+interface IdSwap {
+  readonly client: string;
+  readonly agent: string;
+  readonly toAgent: (line: Buffer) => Buffer;
+  readonly toClient: (line: Buffer) => Buffer;
+}
+
 interface Pending {
   readonly id: number | string;
   readonly method: string;
@@ -75,6 +82,8 @@ export class Bridge {
   private readonly pending = new Map<string, Pending>();
   /** Serializes session setup and forwarding so messages keep their order. */
   private chain: Promise<void> = Promise.resolve();
+  /** Tasks in the chain not yet settled. */
+  private queued = 0;
   private closing = false;
   private outputBlocked = false;
   /** A cancel is ending the agent; a restart waits for it. */
@@ -138,7 +147,23 @@ export class Bridge {
   }
 
   private serialize(task: () => Promise<void> | void): void {
-    this.chain = this.chain.then(task).catch((e: Error) => this.log.error('internal-error', { error: e.stack ?? e.message }));
+    const fail = (e: Error) => this.log.error('internal-error', { error: e.stack ?? e.message });
+    const settled = () => void this.queued--;
+    if (this.queued > 0) {
+      this.queued++;
+      this.chain = this.chain.then(task).catch(fail).finally(settled);
+      return;
+    }
+    // Nothing is ahead of it (the usual case for a relayed message): start now, not a microtask later.
+    let running: Promise<void> | void;
+    try {
+      running = task();
+    } catch (e) {
+      return fail(e as Error);
+    }
+    if (!running) return;
+    this.queued++;
+    this.chain = running.catch(fail).finally(settled);
   }
 
   private onInitialize(id: number | string, params: unknown): void {
@@ -291,7 +316,7 @@ export class Bridge {
     return { restored: false, loadResult: rest };
   }
 
-  private async forwardRequest(msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> {
+  private forwardRequest(msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> | void {
     const session = this.session;
     if (!session) {
       this.reply(errorResponse(msg.id, SESSION_NOT_FOUND, `No session: call session/new or session/load before ${msg.method}`));
@@ -308,6 +333,13 @@ export class Bridge {
       return;
     }
     this.pending.set(key, { id: msg.id, method: msg.method });
+    const agent = session.agent;
+    if (!this.stopping && agent && !agent.hasExited) return agent.send(this.toAgent(line, session));
+    return this.forwardWhenRunning(session, key, msg, line);
+  }
+
+  /** Forwards a request once the session's agent is running again (after a cancel, or a restart). */
+  private async forwardWhenRunning(session: Session, key: string, msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> {
     try {
       const agent = await this.runningAgent(session);
       if (!this.pending.has(key)) return; // answered meanwhile (cancelled)
@@ -317,7 +349,7 @@ export class Bridge {
     }
   }
 
-  private async forwardOther(line: Buffer, kind: string): Promise<void> {
+  private forwardOther(line: Buffer, kind: string): void {
     const session = this.session;
     const agent = session?.agent;
     if (!session || !agent || agent.hasExited) {
@@ -488,12 +520,27 @@ export class Bridge {
   }
 
   private toAgent(line: Buffer, session: Session): Buffer {
-    return replaceJsonString(line, session.client.id, session.agentSessionId);
+    return this.idSwap(session).toAgent(line);
   }
 
   private toClient(line: Buffer, session: Session): Buffer {
-    return replaceJsonString(line, session.agentSessionId, session.client.id);
+    return this.idSwap(session).toClient(line);
   }
+
+  /** The session id replacements, made once per pair of ids rather than for every message. */
+  private idSwap(session: Session): IdSwap {
+    const cached = this.swap;
+    if (cached && cached.client === session.client.id && cached.agent === session.agentSessionId) return cached;
+    this.swap = {
+      client: session.client.id,
+      agent: session.agentSessionId,
+      toAgent: jsonStringReplacer(session.client.id, session.agentSessionId),
+      toClient: jsonStringReplacer(session.agentSessionId, session.client.id),
+    };
+    return this.swap;
+  }
+
+  private swap: IdSwap | undefined;
 
   private reply(line: Buffer): void {
     const ok = this.deps.io.write(line);

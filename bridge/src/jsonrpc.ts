@@ -191,17 +191,24 @@ export function depthExceeds(value: unknown, max: number): boolean {
  * is copied once, whatever its size.
  */
 export function replaceJsonString(line: Buffer, from: string, to: string): Buffer {
+  return jsonStringReplacer(from, to)(line);
+}
+
+/** {@link replaceJsonString} with its two literals encoded once, for use on many lines. */
+export function jsonStringReplacer(from: string, to: string): (line: Buffer) => Buffer {
   const needle = Buffer.from(JSON.stringify(from));
   const replacement = Buffer.from(JSON.stringify(to));
-  const body = line[line.length - 1] === 0x0a ? line.subarray(0, line.length - 1) : line;
-  const parts: Buffer[] = [];
-  let start = 0;
-  for (let at = body.indexOf(needle); at >= 0; at = body.indexOf(needle, start)) {
-    parts.push(body.subarray(start, at), replacement);
-    start = at + needle.length;
-  }
-  parts.push(body.subarray(start), NEWLINE);
-  return Buffer.concat(parts);
+  return (line) => {
+    const body = line[line.length - 1] === 0x0a ? line.subarray(0, line.length - 1) : line;
+    const parts: Buffer[] = [];
+    let start = 0;
+    for (let at = body.indexOf(needle); at >= 0; at = body.indexOf(needle, start)) {
+      parts.push(body.subarray(start, at), replacement);
+      start = at + needle.length;
+    }
+    parts.push(body.subarray(start), NEWLINE);
+    return Buffer.concat(parts);
+  };
 }
 
 const NEWLINE = Buffer.from('\n');
