@@ -98,6 +98,24 @@ describe('scanJsonObject', () => {
     expect(parsesAsObject(text)).toBe(ok);
   });
 
+  test('a quote, backslash or control byte is found at every position and alignment', () => {
+    // The string scan reads four bytes at a time from 4-byte-aligned addresses.
+    let checked = 0;
+    for (let offset = 0; offset < 4; offset++) {
+      for (let at = 0; at < 24; at++) {
+        for (const special of ['"', '\\', '\u0001', '\t', '\\n', 'é']) {
+          const text = `{"a":"${'x'.repeat(at)}${special}${'y'.repeat(23 - at)}"}`;
+          const bytes = Buffer.from(text);
+          const placed = Buffer.alloc(bytes.length + offset).subarray(offset);
+          bytes.copy(placed);
+          expect([text, offset, scanJsonObject(placed, 512) !== undefined]).toEqual([text, offset, parsesAsObject(text)]);
+          checked++;
+        }
+      }
+    }
+    expect(checked).toBe(4 * 24 * 6);
+  });
+
   test('finds the top-level members and those of params, the last duplicate winning', () => {
     const text = '{"id":"first","jsonrpc":"2.0","params":{"prompt":[{"text":"{\\"sessionId\\":1}"}],"sessionId":"s-1","x":{"sessionId":2}},"id":7,"method":"session/prompt"}';
     const s = scan(text)!;
