@@ -120,7 +120,7 @@ export function validateAgentRuntimeImageProps(props: AgentRuntimeImageProps): s
     problems.push('existingTagOrDigest requires existingRepository');
   }
   for (const [k, v] of Object.entries(props.buildArgs ?? {})) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) problems.push(`buildArgs name "${k}" must be a valid build argument name`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) problems.push(`buildArgs name "${k}" must be letters, digits and "_", not starting with a digit`);
     if (/[\r\n]/.test(v)) problems.push(`buildArgs.${k} must be a single line`);
   }
   return problems;

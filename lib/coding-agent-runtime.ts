@@ -312,7 +312,8 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
     ...validateDuration('idleSessionTimeout', props.idleSessionTimeout, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateDuration('maxLifetime', props.maxLifetime, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateShellCommand('shellCommand', props.shellCommand),
-    ...validateEnvironment('environmentVariables', props.environmentVariables ?? {}, resolve),
+    // The API key's variables count towards AgentCore's limit of 50 too.
+    ...validateEnvironment('environmentVariables', { ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
   ];
   const idle = props.idleSessionTimeout ?? Duration.minutes(15);
   const max = props.maxLifetime ?? Duration.hours(8);

@@ -90,7 +90,9 @@ export function validateOabAgentCoreProps(props: OabAgentCoreProps): string[] {
     for (const k of ['runtimeImage', 'apiKeySecret', 'apiKeyStorage', 'apiKey'] as const) {
       if (props[k] !== undefined) problems.push(`${k} cannot be combined with ${brought} (no runtime is created here)`);
     }
-    const options = Object.keys(props.runtimeOptions ?? {}).filter((k) => !(brought === 'runtimeArn' && k === 'shellCommand'));
+    const options = Object.entries(props.runtimeOptions ?? {})
+      .filter(([k, v]) => v !== undefined && !(brought === 'runtimeArn' && k === 'shellCommand'))
+      .map(([k]) => k);
     for (const k of options) problems.push(`runtimeOptions.${k} cannot be combined with ${brought} (no runtime is created here)`);
   }
   if (props.apiKeySecret && props.apiKey) problems.push('apiKeySecret and apiKey cannot both be given');

@@ -502,7 +502,7 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
   (b.extraArgs ?? []).forEach((arg, i) => {
     if (Token.isUnresolved(arg)) return;
     // eslint-disable-next-line no-control-regex
-    if (/[\x00-\x1f\x7f]/.test(arg)) problems.push(`bridge.extraArgs[${i}] must not contain newlines or control characters`);
+    if (/[\x00-\x1f\x7f]/.test(arg)) problems.push(`bridge.extraArgs[${i}] must not contain newlines or control characters, got ${JSON.stringify(arg)}`);
     if (arg.includes('${')) problems.push(`bridge.extraArgs[${i}] must not contain "\${" (OAB expands \${VAR} in its config file), got "${arg}"`);
   });
   const shell = props.runtime.shellCommand;
@@ -543,7 +543,7 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     if (props.stateRemovalPolicy !== undefined) problems.push('stateRemovalPolicy has no effect when persistThreadMap is false');
   }
   if (props.stateDirectory !== undefined && !/^\/[A-Za-z0-9._/-]+$/.test(props.stateDirectory)) {
-    problems.push(`stateDirectory must be an absolute path, got "${props.stateDirectory}"`);
+    problems.push(`stateDirectory must be an absolute path below / of letters, digits, ".", "_", "-" and "/", got "${props.stateDirectory}"`);
   }
   return problems;
 }

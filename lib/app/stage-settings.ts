@@ -137,7 +137,7 @@ export function validateStageSettings(stage: string, settings: Record<string, un
     if (!kind) {
       problems.push(`${stage}.${key} is not a known setting (known: ${Object.keys(KEYS).join(', ')})`);
     } else if (!hasKind(v, kind)) {
-      problems.push(`${stage}.${key} must be a ${kind}, got ${JSON.stringify(v)}`);
+      problems.push(`${stage}.${key} must be ${KIND_WORDS[kind]}, got ${JSON.stringify(v) ?? String(v)}`);
     }
   }
   const retention = settings.logRetentionDays;
@@ -149,6 +149,14 @@ export function validateStageSettings(stage: string, settings: Record<string, un
   }
   return problems;
 }
+
+const KIND_WORDS: Record<Kind, string> = {
+  string: 'a non-empty string',
+  boolean: 'true or false',
+  number: 'a finite number',
+  'string[]': 'a list of strings',
+  record: 'an object of string values',
+};
 
 function hasKind(v: unknown, kind: Kind): boolean {
   switch (kind) {

@@ -226,7 +226,10 @@ function* strings(value: unknown, path = ''): Generator<[string, string]> {
   } else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) yield* strings(value[i], `${path}[${i}]`);
   } else if (isPlainObject(value)) {
-    for (const [k, v] of Object.entries(value)) yield* strings(v, path ? `${path}.${k}` : k);
+    for (const [k, v] of Object.entries(value)) {
+      yield [`a key of ${path || 'the config'}`, k]; // TOML keys are in the file too
+      yield* strings(v, path ? `${path}.${k}` : k);
+    }
   }
 }
 

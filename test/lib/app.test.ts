@@ -131,7 +131,7 @@ describe('the example app (bin/app.ts, cdk.json)', () => {
 describe('stage settings in cdk.json', () => {
   test('a typo or a wrong type fails the synth, naming stage and key', () => {
     expect(() => parseStages({ dev: { discordSecret: 'd', fargateSpott: true, cpu: '512' } }))
-      .toThrow(/dev\.fargateSpott is not a known setting[\s\S]*dev\.cpu must be a number, got "512"/);
+      .toThrow(/dev\.fargateSpott is not a known setting[\s\S]*dev\.cpu must be a finite number, got "512"/);
   });
 
   test('a stage without a chat platform, an invalid retention or name is rejected', () => {

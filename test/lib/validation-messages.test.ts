@@ -76,13 +76,13 @@ describe('AgentRuntimeImage validation messages', () => {
 
   test.each<[string, AgentRuntimeImageProps, string[]]>([
     ['a hyphenated build argument name', { buildArgs: { 'KIRO-CLI-VERSION': '1' } },
-      ['buildArgs name "KIRO-CLI-VERSION" must be a valid build argument name']],
+      ['buildArgs name "KIRO-CLI-VERSION" must be letters, digits and "_", not starting with a digit']],
     ['a build argument name starting with a digit', { buildArgs: { '1ST': '1' } },
-      ['buildArgs name "1ST" must be a valid build argument name']],
+      ['buildArgs name "1ST" must be letters, digits and "_", not starting with a digit']],
     ['an empty build argument name', { buildArgs: { '': '1' } },
-      ['buildArgs name "" must be a valid build argument name']],
+      ['buildArgs name "" must be letters, digits and "_", not starting with a digit']],
     ['two problems: a bad name whose value has a newline', { buildArgs: { 'A B': '1\n2' } },
-      ['buildArgs name "A B" must be a valid build argument name', 'buildArgs.A B must be a single line']],
+      ['buildArgs name "A B" must be letters, digits and "_", not starting with a digit', 'buildArgs.A B must be a single line']],
   ])('rejects %s', (_name, props, problems) => {
     expectPropsError(() => new AgentRuntimeImage(newStack(), 'Image', props), 'Test/Image', problems);
   });
@@ -113,6 +113,10 @@ describe('CodingAgentRuntime validation messages', () => {
       ['sessionStorageMountPath has no effect when sessionStorage is false']],
     ['51 environment variables', () => ({ environmentVariables: manyVariables(51) }),
       ['environmentVariables has 51 variables; AgentCore allows at most 50']],
+    ['49 environment variables and the API key\'s 2, in the one error', (stack) => ({
+      environmentVariables: manyVariables(49),
+      apiKey: new AgentApiKey(stack, 'ApiKey', { secret: secretNamed(stack, 'openab/kiro') }),
+    }), ['environmentVariables has 51 variables; AgentCore allows at most 50']],
     ['a 2049 character environment variable', () => ({ environmentVariables: { LONG: 'v'.repeat(2049) } }),
       ['environmentVariables.LONG is 2049 characters long; AgentCore allows at most 2048']],
     ['a shell command with an escape character', () => ({ shellCommand: 'kiro-cli acp \x1b[0m' }),
@@ -212,7 +216,7 @@ describe('OabService validation messages', () => {
     ['a state directory without state', () => ({ persistThreadMap: false, stateDirectory: '/data/openab' }),
       ['stateDirectory has no effect when persistThreadMap is false']],
     ['a relative state directory', () => ({ stateDirectory: 'state/openab' }),
-      ['stateDirectory must be an absolute path, got "state/openab"']],
+      ['stateDirectory must be an absolute path below / of letters, digits, ".", "_", "-" and "/", got "state/openab"']],
     ['a CPU Fargate does not offer', () => ({ cpu: 300 }),
       ['cpu must be one of 256, 512, 1024, 2048, 4096 (Fargate CPU units), got 300']],
     ['a CPU Fargate does not offer, whatever the memory', () => ({ cpu: 3, memoryLimitMiB: 1 }),
@@ -220,17 +224,19 @@ describe('OabService validation messages', () => {
     ['a bridge option OAB would expand', () => ({ bridge: { extraArgs: ['--endpoint-url', 'https://${HOST}/'] } }),
       ['bridge.extraArgs[1] must not contain "${" (OAB expands ${VAR} in its config file), got "https://${HOST}/"']],
     ['a bridge option with a newline', () => ({ bridge: { extraArgs: ['--launcher', 'none\n--log-level'] } }),
-      ['bridge.extraArgs[1] must not contain newlines or control characters']],
+      ['bridge.extraArgs[1] must not contain newlines or control characters, got "none\\n--log-level"']],
     ['a bridge option with a tab', () => ({ bridge: { extraArgs: ['--launcher\tnone'] } }),
-      ['bridge.extraArgs[0] must not contain newlines or control characters']],
+      ['bridge.extraArgs[0] must not contain newlines or control characters, got "--launcher\\tnone"']],
     ['a bridge option with a newline and a ${', () => ({ bridge: { extraArgs: ['a\n${B}'] } }),
-      ['bridge.extraArgs[0] must not contain newlines or control characters', 'bridge.extraArgs[0] must not contain "${" (OAB expands ${VAR} in its config file), got "a\n${B}"']],
+      ['bridge.extraArgs[0] must not contain newlines or control characters, got "a\\n${B}"', 'bridge.extraArgs[0] must not contain "${" (OAB expands ${VAR} in its config file), got "a\n${B}"']],
     ['a runtime of your own whose shell command has a control character', (stack) => ({ runtime: new HandMadeRuntime(stack, 'HandMade', 'kiro-cli\x1bacp') }),
       ['runtime.shellCommand must not contain control characters']],
     ['an unknown Discord message processing mode', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, messageProcessingMode: 'batch' as never } }),
       ['discord.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "batch"']],
     ['an unknown Slack message processing mode', (stack) => slackOnly(stack, 'per-user'),
       ['slack.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "per-user"']],
+    ['a ${VAR} in an additional config key', () => ({ additionalConfig: { markdown: { '${USER}': 'x' } } }),
+      ['a key of additionalConfig.markdown must not contain "${" (OAB expands ${VAR} in its config file), got "${USER}"']],
     ['a ${VAR} in an additional config value', () => ({ additionalConfig: { markdown: { footer: 'by ${USER}' } } }),
       ['additionalConfig.markdown.footer must not contain "${" (OAB expands ${VAR} in its config file), got "by ${USER}"']],
     ['a ${VAR} deep in an additional config array', () => ({ additionalConfig: { cron: { jobs: [{ schedule: '0 9 * * *' }, { prompt: 'hi ${NAME}' }] } } }),
@@ -245,14 +251,14 @@ describe('OabService validation messages', () => {
     ]],
     ['two problems: a relative state directory without state', () => ({ persistThreadMap: false, stateDirectory: 'state' }), [
       'stateDirectory has no effect when persistThreadMap is false',
-      'stateDirectory must be an absolute path, got "state"',
+      'stateDirectory must be an absolute path below / of letters, digits, ".", "_", "-" and "/", got "state"',
     ]],
     ['problems of the props and of the config together', () => ({
       cpu: 100,
       bridge: { extraArgs: ['x\ty'] },
       additionalConfig: { stt: { model: '${MODEL}' } },
     }), [
-      'bridge.extraArgs[0] must not contain newlines or control characters',
+      'bridge.extraArgs[0] must not contain newlines or control characters, got "x\\ty"',
       'cpu must be one of 256, 512, 1024, 2048, 4096 (Fargate CPU units), got 100',
       'additionalConfig.stt.model must not contain "${" (OAB expands ${VAR} in its config file), got "${MODEL}"',
     ]],
@@ -276,6 +282,8 @@ describe('OabAgentCore validation messages', () => {
   test('accepts a brought runtime or a runtime ARN (with its shell command) and nothing else for the runtime', () => {
     expect(() => newOabAgentCore((s) => ({ runtime: brought(s) }))).not.toThrow();
     expect(() => newOabAgentCore(() => ({ runtimeArn: RUNTIME_ARN, runtimeOptions: { shellCommand: 'codex-acp' } }))).not.toThrow();
+    // An option left undefined (as spreading optional settings does) is not an option given.
+    expect(() => newOabAgentCore((s) => ({ runtime: brought(s), runtimeOptions: { runtimeName: undefined, sessionStorage: undefined } }))).not.toThrow();
   });
 
   test.each<[string, (stack: Stack) => Partial<OabAgentCoreProps>, string[]]>([
@@ -330,19 +338,19 @@ describe('parseStages validation messages', () => {
     ['a misspelt setting', { prod: { discordSecret: 'd', fargatespot: true } },
       [`prod.fargatespot is not a known setting (known: ${KNOWN})`]],
     ['an empty string', { dev: { slackSecret: '' } },
-      ['dev.slackSecret must be a string, got ""']],
+      ['dev.slackSecret must be a non-empty string, got ""']],
     ['a boolean as a string', { dev: { slackSecret: 's', fargateSpot: 'yes' } },
-      ['dev.fargateSpot must be a boolean, got "yes"']],
+      ['dev.fargateSpot must be true or false, got "yes"']],
     ['a number as a string', { dev: { slackSecret: 's', cpu: '512' } },
-      ['dev.cpu must be a number, got "512"']],
+      ['dev.cpu must be a finite number, got "512"']],
     ['a string for a list', { dev: { slackSecret: 's', discordAllowedChannels: '123' } },
-      ['dev.discordAllowedChannels must be a string[], got "123"']],
+      ['dev.discordAllowedChannels must be a list of strings, got "123"']],
     ['numbers in a list', { dev: { slackSecret: 's', discordAllowedUsers: [123] } },
-      ['dev.discordAllowedUsers must be a string[], got [123]']],
+      ['dev.discordAllowedUsers must be a list of strings, got [123]']],
     ['a number in a record', { dev: { slackSecret: 's', tags: { team: 1 } } },
-      ['dev.tags must be a record, got {"team":1}']],
+      ['dev.tags must be an object of string values, got {"team":1}']],
     ['a list for a record', { dev: { slackSecret: 's', runtimeBuildArgs: ['A=1'] } },
-      ['dev.runtimeBuildArgs must be a record, got ["A=1"]']],
+      ['dev.runtimeBuildArgs must be an object of string values, got ["A=1"]']],
     ['settings that are a string', { dev: 'slack' },
       ['dev: settings must be an object']],
     ['settings that are a list', { dev: [{ slackSecret: 's' }] },
@@ -351,11 +359,11 @@ describe('parseStages validation messages', () => {
       ['dev: settings must be an object']],
     ['two problems: settings that are not an object, and a setting of the wrong kind in another stage', { dev: 5, staging: { slackSecret: 's', cpu: true } }, [
       'dev: settings must be an object',
-      'staging.cpu must be a number, got true',
+      'staging.cpu must be a finite number, got true',
     ]],
     ['two problems in one stage: an unknown setting and a wrong kind', { dev: { discordSecret: 'd', vpc: 'x', retainState: 'no' } }, [
       `dev.vpc is not a known setting (known: ${KNOWN})`,
-      'dev.retainState must be a boolean, got "no"',
+      'dev.retainState must be true or false, got "no"',
     ]],
   ])('rejects %s', (_name, raw, problems) => {
     const error = errorThrownBy(() => parseStages(raw));
