@@ -65,8 +65,8 @@ interface Session {
 interface IdSwap {
   readonly client: string;
   readonly agent: string;
-  readonly toAgent: (line: Buffer) => Buffer;
-  readonly toClient: (line: Buffer) => Buffer;
+  readonly toAgent: (line: Buffer) => Buffer[];
+  readonly toClient: (line: Buffer) => Buffer[];
 }
 
 interface Pending {
@@ -519,11 +519,11 @@ export class Bridge {
     agent.off('gap', this.onAgentGap);
   }
 
-  private toAgent(line: Buffer, session: Session): Buffer {
+  private toAgent(line: Buffer, session: Session): Buffer[] {
     return this.idSwap(session).toAgent(line);
   }
 
-  private toClient(line: Buffer, session: Session): Buffer {
+  private toClient(line: Buffer, session: Session): Buffer[] {
     return this.idSwap(session).toClient(line);
   }
 
@@ -542,8 +542,10 @@ export class Bridge {
 
   private swap: IdSwap | undefined;
 
-  private reply(line: Buffer): void {
-    const ok = this.deps.io.write(line);
+  /** Writes one message to the client: a line, or a line in pieces (written together). */
+  private reply(line: Buffer | readonly Buffer[]): void {
+    let ok = true;
+    for (const piece of Buffer.isBuffer(line) ? [line] : line) ok = this.deps.io.write(piece);
     if (!ok && !this.outputBlocked) {
       this.outputBlocked = true;
       this.session?.agent?.pauseOutput();

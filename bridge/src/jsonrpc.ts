@@ -187,15 +187,18 @@ export function depthExceeds(value: unknown, max: number): boolean {
 /**
  * Replaces every occurrence of the JSON string literal `from` with `to` in a raw
  * line, leaving all other bytes as they were (session ids differ between the
- * client's and the remote agent's side), and ends it with one newline. The line
- * is copied once, whatever its size.
+ * client's and the remote agent's side), and ends it with one newline.
  */
 export function replaceJsonString(line: Buffer, from: string, to: string): Buffer {
-  return jsonStringReplacer(from, to)(line);
+  return Buffer.concat(jsonStringReplacer(from, to)(line));
 }
 
-/** {@link replaceJsonString} with its two literals encoded once, for use on many lines. */
-export function jsonStringReplacer(from: string, to: string): (line: Buffer) => Buffer {
+/**
+ * {@link replaceJsonString} with its two literals encoded once, for use on many lines;
+ * returns the result as pieces of the line and the replacements, copying nothing (a
+ * relayed 10 MB message is written out as it is).
+ */
+export function jsonStringReplacer(from: string, to: string): (line: Buffer) => Buffer[] {
   const needle = Buffer.from(JSON.stringify(from));
   const replacement = Buffer.from(JSON.stringify(to));
   return (line) => {
@@ -207,7 +210,7 @@ export function jsonStringReplacer(from: string, to: string): (line: Buffer) => 
       start = at + needle.length;
     }
     parts.push(body.subarray(start), NEWLINE);
-    return Buffer.concat(parts);
+    return parts;
   };
 }
 

@@ -216,13 +216,15 @@ export class RemoteAgent extends EventEmitter {
     });
   }
 
-  /** Sends one message (a line with its newline) to the agent. */
-  send(line: Buffer): void {
+  /** Sends one message (a line with its newline, whole or in pieces) to the agent. */
+  send(message: Buffer | readonly Buffer[]): void {
+    const pieces = Buffer.isBuffer(message) ? [message] : message;
     if (this.link) {
+      const line = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
       const payload = line[line.length - 1] === 0x0a ? line.subarray(0, line.length - 1) : line;
       this.shell.write(this.link.send(payload));
     } else {
-      this.shell.write(line);
+      for (const piece of pieces) this.shell.write(piece);
     }
   }
 
