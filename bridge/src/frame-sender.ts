@@ -9,6 +9,8 @@ import { Channel, encodeFrame, MAX_PAYLOAD_BYTES } from './frames';
 import { SlidingWindowLimiter } from './rate-limiter';
 import { utf8CutPoint } from './utf8';
 
+const NEWLINE = Buffer.from('\n');
+
 export interface FrameSink {
   /** Sends one whole frame; returns false when there is no open connection. */
   send(frame: Buffer, done: () => void): boolean;
@@ -38,6 +40,8 @@ export class FrameSender {
   private readonly maxInFlight: number;
   private readonly now: () => number;
   private paced: { frames: number; bytes: number; since: number } | undefined;
+  /** What was sent of the line (message) now being sent: its bytes are kept until its newline has gone. */
+  private unfinished: Buffer[] = [];
 
   constructor(private readonly options: FrameSenderOptions = {}) {
     this.now = options.now ?? (() => performance.now());
@@ -78,10 +82,28 @@ export class FrameSender {
     this.pump();
   }
 
+  /**
+   * After a lost connection: frames handed to it may not have arrived, so a line cut by
+   * the loss could reach the shell as its head spliced onto a later line. This ends
+   * whatever partial line the shell holds with a newline and queues the cut line again,
+   * whole, ahead of the rest. Returns the bytes queued again (0 when no line was cut).
+   * Lines sent whole before the loss are not repeated: whether they arrived is unknown.
+   */
+  restartCutLine(): number {
+    const again = this.unfinished;
+    this.unfinished = [];
+    const pieces = [NEWLINE, ...again];
+    const bytes = again.reduce((n, b) => n + b.length, 0);
+    this.queue.unshift(...pieces);
+    this.queued += bytes + 1;
+    return bytes;
+  }
+
   /** Drops everything queued (the connection it was meant for is gone for good). */
   clear(): void {
     this.queue.length = 0;
     this.queued = 0;
+    this.unfinished = [];
     this.control.length = 0;
     this.clearTimer();
   }
@@ -99,7 +121,9 @@ export class FrameSender {
         }, Math.max(1, this.limiter.waitMs(now)));
         return;
       }
-      const frame = this.control.length > 0 ? this.control.shift()! : this.nextDataFrame();
+      const isData = this.control.length === 0;
+      const parts: Buffer[] = [];
+      const frame = isData ? this.nextDataFrame(parts) : this.control.shift()!;
       this.inFlight += frame.length;
       if (this.paced) {
         this.paced.frames++;
@@ -109,6 +133,7 @@ export class FrameSender {
         this.inFlight = Math.max(0, this.inFlight - frame.length);
         if (this.inFlight < this.maxInFlight && !this.timer) this.pump();
       });
+      if (ok && isData) this.track(parts);
       if (!ok) {
         // Lost with the connection; put data back so a reattach can send it.
         this.inFlight = Math.max(0, this.inFlight - frame.length);
@@ -126,8 +151,19 @@ export class FrameSender {
     }
   }
 
-  private nextDataFrame(): Buffer {
-    const parts: Buffer[] = [];
+  /** Keeps the sent pieces of the line in progress; a newline completes it. */
+  private track(parts: readonly Buffer[]): void {
+    for (const p of parts) {
+      const at = p.lastIndexOf(0x0a);
+      if (at < 0) {
+        this.unfinished.push(p);
+      } else {
+        this.unfinished = at === p.length - 1 ? [] : [p.subarray(at + 1)];
+      }
+    }
+  }
+
+  private nextDataFrame(parts: Buffer[]): Buffer {
     let size = 0;
     while (this.queue.length > 0 && size < this.max) {
       const head = this.queue[0];

@@ -231,6 +231,10 @@ export class RemoteAgent extends EventEmitter {
   /** Framed mode, after a reattach: say what we have, and send again what the launcher has not acknowledged. */
   private onResumed(): void {
     if (!this.link) {
+      // A message cut by the drop must not reach the agent spliced onto another: a newline ends
+      // what the agent holds of it (a broken line it skips), and the message goes again, whole.
+      const resent = this.shell.restartCutLine();
+      if (resent > 0) this.log.warn('input-line-resent', { bytes: resent, reason: 'cut by the connection drop' });
       // Plain mode has no acknowledgements: the bridge's own requests (start-up, probe, load)
       // may have been lost with the connection, and asking again is harmless (a second answer is
       // dropped). The client's requests are not repeated: a prompt must not run twice.

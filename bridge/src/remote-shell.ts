@@ -89,6 +89,11 @@ export class RemoteShell extends EventEmitter {
     this.sender.clear();
   }
 
+  /** After a reattach: ends any partial line in the shell and sends a line cut by the drop again, whole. */
+  restartCutLine(): number {
+    return this.sender.restartCutLine();
+  }
+
   /** Input bytes waiting to be framed (held while reattaching, or paced). */
   get pendingInput(): number {
     return this.sender.pendingBytes;

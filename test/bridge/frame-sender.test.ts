@@ -102,4 +102,38 @@ describe('FrameSender', () => {
     await jest.advanceTimersByTimeAsync(2_500);
     expect(frames.map((f) => f.frame[0])).toEqual([Channel.STDIN, Channel.HEARTBEAT, Channel.STDIN]);
   });
+
+  test('after a lost connection, a line cut by it is sent again whole behind a newline, and lines sent whole are not', async () => {
+    const { frames, sink } = recordingSink(now);
+    // Frames of 8 bytes; the connection takes two, then is gone: "done\n" went whole, the long line was cut.
+    const t = new FrameSender({ now, maxPayloadBytes: 8 });
+    let accepted = 0;
+    const handed: string[] = [];
+    t.attach({ send: (frame, done) => (accepted++ < 2 ? (handed.push(frame.subarray(1).toString()), setImmediate(done), true) : false) });
+    t.write(Buffer.from('done\n'));
+    t.write(Buffer.from('{"long":"line"}\n'));
+    t.write(Buffer.from('next\n'));
+    await jest.advanceTimersByTimeAsync(1);
+    expect(handed).toEqual(['done\n{"l', 'ong":"li']);
+    // Reattached: whatever the shell holds of the cut line is ended, and the line goes again, whole.
+    t.attach(undefined);
+    expect(t.restartCutLine()).toBe('{"long":"li'.length);
+    t.attach(sink);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(Buffer.concat(frames.map((f) => f.frame.subarray(1))).toString()).toBe('\n{"long":"line"}\nnext\n');
+  });
+
+  test('with no line cut, a reattach only ends any partial line the shell may hold', async () => {
+    const { frames, sink } = recordingSink(now);
+    const s = new FrameSender({ now });
+    s.attach(sink);
+    s.write(Buffer.from('whole\n'));
+    await jest.advanceTimersByTimeAsync(1);
+    s.attach(undefined);
+    expect(s.restartCutLine()).toBe(0);
+    s.write(Buffer.from('after\n'));
+    s.attach(sink);
+    await jest.advanceTimersByTimeAsync(10);
+    expect(Buffer.concat(frames.map((f) => f.frame.subarray(1))).toString()).toBe('whole\n\nafter\n');
+  });
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { burstText, bigText } from '../support/patterns';
 import { Harness, remoteOf, useHarness, rssMiB } from '../support/bridge-harness';
 
@@ -32,6 +33,30 @@ describe('faults: every close code of the protocol', () => {
     const reply = await turn;
     expect(reply.text).toBe(burstText(30));
     expect(h.logEvents().find((e) => e.event === 'reattach')?.reason).toContain(String(code));
+  });
+
+  test.each([
+    ['a close with 1008 (over the frame limit)', { mode: 'close', code: 1008, reason: 'frame rate limit exceeded' } as const],
+    ['a cut with no close frame', { mode: 'destroy' } as const],
+  ])('%s in the middle of client input: no message reaches the agent spliced (plain mode)', async (_, how) => {
+    const sessionId = await h.newThread();
+    const { runtimeSessionId } = remoteOf(sessionId);
+    // The service takes 1.5 MB, then the connection ends; what was sent after it is gone.
+    expect(h.emulator.dropAfterInput({ sessionId: runtimeSessionId }, 1_500_000, how)).toBe(1);
+    const data = 'x'.repeat(1_000_000); // a spliced line of these would still be valid JSON
+    for (let i = 0; i < 8; i++) void h.client.notify('_test/ping', { sessionId, n: i, data });
+    const deadline = Date.now() + 20_000;
+    while (!h.logEvents().some((e) => e.event === 'reattached') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const reply = await h.client.prompt(sessionId, 'after the drop', { timeoutMs: 30_000 });
+    expect(reply.text).toBe('echo: after the drop');
+    const sha = createHash('sha256').update(data).digest('hex');
+    const pings = h.agentReceived(runtimeSessionId).filter((r) => r.method === '_test/ping');
+    // Plain mode cannot resend what the dead connection swallowed; what does arrive is whole, and once.
+    expect(pings.filter((p) => p.sha256 !== sha).map((p) => ({ n: p.n, bytes: p.bytes }))).toEqual([]);
+    expect(new Set(pings.map((p) => p.n)).size).toBe(pings.length);
+    expect(pings.length).toBeGreaterThanOrEqual(1);
+    // (Whether a line was cut, and so sent again whole, depends on how far the bridge had got: see frame-sender.test.ts.)
+    expect(h.logEvents().filter((e) => e.event === 'reattached')).toHaveLength(1);
   });
 
   test.each([

@@ -195,6 +195,8 @@ interface Connection {
   consecutiveText: number;
   ttlTimer: NodeJS.Timeout | undefined;
   inputPoll: NodeJS.Timeout | undefined;
+  /** Armed by dropAfterInput: STDIN bytes still taken in before the connection ends. */
+  inputDrop?: { left: number; how: DropHow };
 }
 
 interface UpgradeContext {
@@ -324,6 +326,23 @@ export class AgentCoreEmulator extends EventEmitter {
       n++;
     }
     this.log('drop', { mode: how.mode, count: n, ...filter });
+    return n;
+  }
+
+  /**
+   * Ends matching open connections once `bytes` more STDIN bytes have come in: the frame
+   * that goes past it, and anything after it, is never written to the shell (as when the
+   * service closes a connection over a limit while the client is still sending).
+   */
+  dropAfterInput(filter: DropFilter, bytes: number, how: DropHow = { mode: 'destroy' }): number {
+    let n = 0;
+    for (const conn of this.connections.values()) {
+      if (conn.closing) continue;
+      if (filter.sessionId !== undefined && conn.stats.sessionId !== filter.sessionId) continue;
+      if (filter.shellId !== undefined && conn.stats.shellId !== filter.shellId) continue;
+      conn.inputDrop = { left: bytes, how };
+      n++;
+    }
     return n;
   }
 
@@ -671,6 +690,13 @@ export class AgentCoreEmulator extends EventEmitter {
     const shell = conn.entry.shell;
     switch (frame.channel) {
       case Channel.STDIN:
+        if (conn.inputDrop && (conn.inputDrop.left -= frame.payload.length) < 0) {
+          const how = conn.inputDrop.how;
+          this.log('drop-after-input', { connection: conn.id, mode: how.mode });
+          if (how.mode === 'destroy') this.destroyConnection(conn);
+          else this.closeConnection(conn, how.code, how.reason ?? 'closed by emulator control');
+          return;
+        }
         shell.write(frame.payload);
         this.applyInputBackpressure(conn);
         return;
