@@ -21,6 +21,7 @@ import {
   SESSION_NOT_FOUND,
 } from './jsonrpc';
 import type { Logger } from './logger';
+import { afterMessage } from './memory';
 import { AgentRequestError, RemoteAgent } from './remote-agent';
 import { ClientSessionId, decodeClientSessionId, encodeClientSessionId, newToken, RemoteIds, remoteIds } from './session-id';
 
@@ -108,6 +109,7 @@ export class Bridge {
   /** One line from the client (without its newline). */
   onClientLine(line: Buffer): void {
     if (this.closing || isBlank(line)) return;
+    afterMessage(line.length);
     const parsed = parseLine(line);
     if (!parsed.ok) {
       this.log.warn('client-bad-message', { code: parsed.code, reason: parsed.message, bytes: line.length });
@@ -477,6 +479,7 @@ export class Bridge {
     }
     if (this.log.level === 'debug') this.log.debug('agent-message', { message: line.subarray(0, 4000).toString('utf8') });
     this.reply(this.toClient(line, session));
+    afterMessage(line.length);
   };
 
   private readonly onAgentGone = (reason: string, code: string) => {

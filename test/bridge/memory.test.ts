@@ -1,0 +1,48 @@
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterMessage, LARGE_MESSAGE_BYTES } from '../../bridge/src/memory';
+
+const MiB = 1024 * 1024;
+
+/** Counts full collections that were asked for (V8's own collections are not counted). */
+function countForcedCollections(): { count: () => number; stop: () => void } {
+  let forced = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const flags = (e as unknown as { detail?: { flags?: number } }).detail?.flags ?? 0;
+      if (flags & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) forced++;
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return { count: () => forced, stop: () => observer.disconnect() };
+}
+
+test('small messages collect nothing; a large one is followed by one collection once things are quiet', async () => {
+  const gcs = countForcedCollections();
+  try {
+    afterMessage(LARGE_MESSAGE_BYTES - 1);
+    await sleep(500);
+    expect(gcs.count()).toBe(0);
+
+    // Three large messages in a row are collected after, once.
+    afterMessage(LARGE_MESSAGE_BYTES);
+    afterMessage(10 * MiB);
+    afterMessage(LARGE_MESSAGE_BYTES);
+    expect(gcs.count()).toBe(0);
+    await sleep(500);
+    expect(gcs.count()).toBe(1);
+  } finally {
+    gcs.stop();
+  }
+});
+
+test('the collection gives back the buffers a large message left behind', async () => {
+  let garbage: Buffer[] | undefined = Array.from({ length: 40 }, () => Buffer.alloc(MiB, 1));
+  const held = process.memoryUsage().arrayBuffers;
+  expect(held).toBeGreaterThan(40 * MiB);
+  garbage = undefined;
+  expect(garbage).toBeUndefined();
+  afterMessage(LARGE_MESSAGE_BYTES);
+  await sleep(500);
+  expect(process.memoryUsage().arrayBuffers).toBeLessThan(held - 30 * MiB);
+});
