@@ -8,6 +8,7 @@ import {
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
+import { DEFAULT_QUALIFIER } from '../bridge/src/options';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import {
@@ -32,7 +33,7 @@ export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
 /** Where the service-managed session storage is mounted unless told otherwise. */
 export const DEFAULT_SESSION_STORAGE_MOUNT_PATH = '/mnt/agent';
 /** The endpoint every runtime has. */
-export const DEFAULT_QUALIFIER = 'DEFAULT';
+export { DEFAULT_QUALIFIER };
 
 const LIFECYCLE_MIN_SECONDS = 60;
 const LIFECYCLE_MAX_SECONDS = 8 * 3600;

@@ -6,21 +6,18 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { QUALIFIER_PATTERN } from '../bridge/src/options';
 
 /** AgentCore's runtime name pattern (no hyphens). */
 export const RUNTIME_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 /** A runtime ARN as AgentCore assigns it: `runtime/<name>-<10 characters>`. */
 export const RUNTIME_ARN_PATTERN =
   /^arn:aws[a-z-]*:bedrock-agentcore:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:runtime\/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}$/;
-/** Runtime endpoint names (the bridge's `--qualifier`). */
-export const QUALIFIER_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 /** Environment variable names AgentCore accepts. */
 export const ENV_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,99}$/;
 
-export const CANCEL_STRATEGIES = ['stop', 'noop'] as const;
-export type CancelStrategy = (typeof CANCEL_STRATEGIES)[number];
-export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
-export type BridgeLogLevel = (typeof LOG_LEVELS)[number];
+// What the bridge's command line accepts, from the bridge itself.
+export { CANCEL_STRATEGIES, type CancelStrategy, LOG_LEVELS, type LogLevel as BridgeLogLevel, QUALIFIER_PATTERN } from '../bridge/src/options';
 
 /** Thrown by a construct whose props fail validation; lists every problem found. */
 export class PropsValidationError extends Error {

@@ -5,9 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isValidRegion, parseRuntimeArn, RuntimeArn } from './arn';
 import { DEFAULT_LAUNCHER } from './framed';
-
-export type CancelStrategy = 'stop' | 'noop';
-export type LogLevel = 'error' | 'warn' | 'info' | 'debug';
+import { CANCEL_STRATEGIES, CancelStrategy, DEFAULT_QUALIFIER, LOG_LEVELS, LogLevel, QUALIFIER_PATTERN } from './options';
 
 export interface BridgeConfig {
   readonly runtime: RuntimeArn;
@@ -29,11 +27,9 @@ export type ParsedArgs =
   | { kind: 'version' }
   | { kind: 'error'; message: string };
 
-export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
-export const DEFAULT_QUALIFIER = 'DEFAULT';
+export { DEFAULT_QUALIFIER, type CancelStrategy, type LogLevel };
 
-const QUALIFIER = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
-const LOG_LEVELS: readonly LogLevel[] = ['error', 'warn', 'info', 'debug'];
+export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
 
 export const USAGE = `Usage: node dist/bridge.js --runtime-arn <arn> [options]
 
@@ -101,7 +97,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
 
   const qualifier = (values.qualifier as string | undefined) ?? DEFAULT_QUALIFIER;
-  if (!QUALIFIER.test(qualifier)) {
+  if (!QUALIFIER_PATTERN.test(qualifier)) {
     return { kind: 'error', message: `--qualifier must be an endpoint name (letters, digits, _; up to 48), got "${qualifier}"` };
   }
 
@@ -113,12 +109,12 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
 
   const cancelStrategy = (values['cancel-strategy'] as string | undefined) ?? 'stop';
-  if (cancelStrategy !== 'stop' && cancelStrategy !== 'noop') {
+  if (!(CANCEL_STRATEGIES as readonly string[]).includes(cancelStrategy)) {
     return { kind: 'error', message: `--cancel-strategy must be "stop" or "noop", got "${cancelStrategy}"` };
   }
 
   const logLevel = (values['log-level'] as string | undefined) ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel as LogLevel)) {
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     return { kind: 'error', message: `--log-level must be one of ${LOG_LEVELS.join('|')}, got "${logLevel}"` };
   }
 
@@ -145,7 +141,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       region,
       qualifier,
       shellCommand,
-      cancelStrategy,
+      cancelStrategy: cancelStrategy as CancelStrategy,
       endpointUrl: endpoint,
       logLevel: logLevel as LogLevel,
       logFile,

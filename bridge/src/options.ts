@@ -1,0 +1,17 @@
+/**
+ * The values the bridge's command line accepts, shared with the CDK constructs that
+ * write that command line (lib/), so a deployment is checked at synth time against
+ * exactly what the bridge will accept when OAB starts it. Pure.
+ */
+
+/** Runtime endpoint names (`--qualifier`). */
+export const QUALIFIER_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
+export const DEFAULT_QUALIFIER = 'DEFAULT';
+
+/** `--cancel-strategy`: stop ends the remote agent on session/cancel; noop ignores cancels. */
+export const CANCEL_STRATEGIES = ['stop', 'noop'] as const;
+export type CancelStrategy = (typeof CANCEL_STRATEGIES)[number];
+
+/** `--log-level`. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
