@@ -42,11 +42,14 @@ describe('relay', () => {
     // A prompt after the burst is answered only once everything before it went through.
     const reply = await h.client.prompt(sessionId, 'after the burst', { timeoutMs: 60_000 });
     expect(reply.text).toBe('echo: after the burst');
+    // One connection throughout, under the frame limit (checked first: a drop would explain any loss below).
+    const connections = h.emulator.stats().connections.filter((c) => c.sessionId === runtimeSessionId);
+    expect(connections.map((c) => c.closeCode)).toEqual([null]);
+    expect(maxFrameRate(runtimeSessionId)).toBeLessThan(250);
     await h.untilAgentReceived(sessionId, '_test/ping', 5000);
     const pings = h.agentReceived(runtimeSessionId).filter((r) => r.method === '_test/ping');
     expect(pings).toHaveLength(5000);
     expect(pings.map((p) => p.n)).toEqual(Array.from({ length: 5000 }, (_, i) => i));
-    expect(maxFrameRate(runtimeSessionId)).toBeLessThan(250);
     const stdinFrames = h.emulator.stats().connections.filter((c) => c.sessionId === runtimeSessionId)
       .reduce((n, c) => n + (c.framesReceived.STDIN ?? 0), 0);
     // Coalesced: far fewer frames than messages.
