@@ -22,6 +22,23 @@ describe('framed mode (the agent runs under the runtime launcher)', () => {
     expect(h.logEvents().find((e) => e.event === 'channel')).toMatchObject({ mode: 'framed' });
   });
 
+  test('5,000 small and 16 one-megabyte client messages in one burst, with the connection cut in the middle, arrive once each, whole and in order', async () => {
+    const sessionId = await h.newThread();
+    const { runtimeSessionId } = remoteOf(sessionId);
+    // The burst that lost messages in plain mode when the service closed over its frame limit.
+    expect(h.emulator.dropAfterInput({ sessionId: runtimeSessionId }, 6_000_000, { mode: 'close', code: 1008, reason: 'frame rate limit exceeded' })).toBe(1);
+    for (let i = 0; i < 5000; i++) void h.client.notify('_test/ping', { sessionId, n: i, data: '' });
+    for (let i = 5000; i < 5016; i++) void h.client.notify('_test/ping', { sessionId, n: i, data: dataFor(i, 1_000_000) });
+    const reply = await h.client.prompt(sessionId, 'after the burst', { timeoutMs: 60_000 });
+    expect(reply.text).toBe('echo: after the burst');
+    await h.untilAgentReceived(sessionId, '_test/ping', 5016);
+    const pings = h.agentReceived(runtimeSessionId).filter((r) => r.method === '_test/ping');
+    expect(pings.map((p) => p.n)).toEqual(Array.from({ length: 5016 }, (_, i) => i));
+    const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+    expect(pings.slice(5000).filter((p) => p.sha256 !== sha(dataFor(p.n as number, 1_000_000))).map((p) => p.n)).toEqual([]);
+    expect(h.emulator.stats().connections.filter((c) => c.sessionId === runtimeSessionId).map((c) => c.closeCode)).toEqual([1008, null]);
+  });
+
   test('a killed bridge is replaced by a new one that reattaches to the same agent; nothing old is replayed', async () => {
     const sessionId = await h.newThread();
     await h.client.prompt(sessionId, 'first');
