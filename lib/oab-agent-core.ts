@@ -1,7 +1,8 @@
+import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AgentApiKey, type ApiKeyStorage, type IAgentApiKey } from './agent-api-key';
 import type { IAgentRuntimeImage } from './agent-runtime-image';
-import { CodingAgentRuntime, type CodingAgentRuntimeProps, type ICodingAgentRuntime } from './coding-agent-runtime';
+import { CodingAgentRuntime, type CodingAgentRuntimeProps, type ICodingAgentRuntime, validateCodingAgentRuntimeProps } from './coding-agent-runtime';
 import { OabService, type OabServiceProps, type SecretField } from './oab-service';
 import { throwIfInvalid } from './validation';
 
@@ -64,7 +65,15 @@ export class OabAgentCore extends Construct {
 
   constructor(scope: Construct, id: string, props: OabAgentCoreProps) {
     super(scope, id);
-    throwIfInvalid(this, validateOabAgentCoreProps(props));
+    const creating = !props.runtime && !props.runtimeArn;
+    throwIfInvalid(this, [
+      ...validateOabAgentCoreProps(props),
+      // The runtime's own checks, named as the props given here, in the same error.
+      ...(creating
+        ? validateCodingAgentRuntimeProps({ ...props.runtimeOptions, image: props.runtimeImage, apiKey: props.apiKey }, (v) => Stack.of(this).resolve(v))
+          .map((problem) => `runtimeOptions.${problem}`)
+        : []),
+    ]);
     const { runtime, runtimeArn, runtimeOptions, runtimeImage, apiKeySecret, apiKeyStorage, apiKey, ...serviceProps } = props;
 
     if (runtime) {

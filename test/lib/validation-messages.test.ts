@@ -312,6 +312,16 @@ describe('OabAgentCore validation messages', () => {
       'runtime and runtimeArn cannot both be given',
       'apiKey cannot be combined with runtime (no runtime is created here)',
     ]],
+    ['its own problem and the created runtime\'s, together, named as given here', (s) => ({
+      apiKeySecret: { secret: secretNamed(s, 'openab/other-key') },
+      apiKey: apiKey(s),
+      runtimeOptions: { runtimeName: 'team-agent', maxLifetime: Duration.seconds(10) },
+    }), [
+      'apiKeySecret and apiKey cannot both be given',
+      'runtimeOptions.runtimeName must match /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/ (a letter, then up to 47 letters, digits or underscores; no hyphens), got "team-agent"',
+      'runtimeOptions.maxLifetime must be between 1 minute (60 s) and 8 hours (28800 s), got 10 s',
+      'runtimeOptions.idleSessionTimeout (900 s) must not exceed maxLifetime (10 s)',
+    ]],
   ])('rejects %s', (_name, extra, problems) => {
     expectPropsError(() => newOabAgentCore(extra), 'Test/OabAgentCore', problems);
   });
