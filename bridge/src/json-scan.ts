@@ -75,12 +75,10 @@ function scan(b: Uint8Array, maxDepth: number): Scanned {
   if (b[i] !== LBRACE) throw INVALID;
   for (;;) {
     // ---- a value starts at i
-    const start = i;
-    let type: JsonType;
     const c = b[i];
     if (c === LBRACE || c === LBRACKET) {
+      // A container: its member record is made when it closes (see close()).
       if (depth >= maxDepth) throw INVALID;
-      type = c === LBRACE ? 'object' : 'array';
       if (depth === 1) startTop();
       else if (depth === 2 && inParams) startParam();
       stack[depth++] = c === LBRACE ? OBJ : ARR;
@@ -99,6 +97,8 @@ function scan(b: Uint8Array, maxDepth: number): Scanned {
         continue;
       }
     } else {
+      const start = i;
+      let type: JsonType;
       if (c === QUOTE) {
         i = string(b, i, words, a0);
         type = 'string';
@@ -148,8 +148,9 @@ function scan(b: Uint8Array, maxDepth: number): Scanned {
     if (depth === 1) {
       topKey = keyName(b, at, end);
       if (topKey === 'params') params.clear(); // a later duplicate replaces the whole value
+    } else if (depth === 2 && inParams) {
+      paramKey = keyName(b, at, end);
     }
-    else if (depth === 2 && inParams) paramKey = keyName(b, at, end);
     const colon = ws(b, end);
     if (b[colon] !== COLON) throw INVALID;
     return ws(b, colon + 1);
