@@ -117,7 +117,7 @@ export class Bridge {
       return;
     }
     const msg = parsed.message;
-    if (this.log.level === 'debug') this.log.debug('client-message', { message: line.subarray(0, 4000).toString('utf8') });
+    this.log.debug('client-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
     if (msg.kind === 'request') {
       switch (msg.method) {
         case 'initialize':
@@ -477,7 +477,7 @@ export class Bridge {
       }
       this.pending.delete(idKey(msg.id!));
     }
-    if (this.log.level === 'debug') this.log.debug('agent-message', { message: line.subarray(0, 4000).toString('utf8') });
+    this.log.debug('agent-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
     this.reply(this.toClient(line, session));
     afterMessage(line.length);
   };

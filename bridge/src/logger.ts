@@ -5,17 +5,19 @@
  * contents only at `debug`.
  */
 import { openSync, writeSync } from 'node:fs';
-import type { LogLevel } from './args';
+import type { LogLevel } from './options';
 
 const ORDER: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 export type LogFields = Record<string, unknown>;
+/** Fields, or a function that makes them, called only if the level is logged (costly ones: message contents). */
+export type LogFieldsArg = LogFields | (() => LogFields);
 
 export interface Logger {
-  error(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  info(event: string, fields?: LogFields): void;
-  debug(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFieldsArg): void;
+  warn(event: string, fields?: LogFieldsArg): void;
+  info(event: string, fields?: LogFieldsArg): void;
+  debug(event: string, fields?: LogFieldsArg): void;
   readonly level: LogLevel;
 }
 
@@ -36,9 +38,9 @@ export function createLogger(level: LogLevel, file?: string, base: LogFields = {
       // Logging must never take the relay down.
     }
   };
-  const emit = (lvl: LogLevel, event: string, fields?: LogFields) => {
+  const emit = (lvl: LogLevel, event: string, fields?: LogFieldsArg) => {
     if (ORDER[lvl] > ORDER[level]) return;
-    const record = { time: new Date().toISOString(), level: lvl, event, ...base, ...redact(fields) };
+    const record = { time: new Date().toISOString(), level: lvl, event, ...base, ...redact(typeof fields === 'function' ? fields() : fields) };
     write(`${JSON.stringify(record)}\n`);
   };
   return {
