@@ -83,8 +83,6 @@ export class Bridge {
   private readonly pending = new Map<string, Pending>();
   /** Serializes session setup and forwarding so messages keep their order. */
   private chain: Promise<void> = Promise.resolve();
-  /** Tasks in the chain not yet settled. */
-  private queued = 0;
   private closing = false;
   private outputBlocked = false;
   /** A cancel is ending the agent; a restart waits for it. */
@@ -149,23 +147,7 @@ export class Bridge {
   }
 
   private serialize(task: () => Promise<void> | void): void {
-    const fail = (e: Error) => this.log.error('internal-error', { error: e.stack ?? e.message });
-    const settled = () => void this.queued--;
-    if (this.queued > 0) {
-      this.queued++;
-      this.chain = this.chain.then(task).catch(fail).finally(settled);
-      return;
-    }
-    // Nothing is ahead of it (the usual case for a relayed message): start now, not a microtask later.
-    let running: Promise<void> | void;
-    try {
-      running = task();
-    } catch (e) {
-      return fail(e as Error);
-    }
-    if (!running) return;
-    this.queued++;
-    this.chain = running.catch(fail).finally(settled);
+    this.chain = this.chain.then(task).catch((e: Error) => this.log.error('internal-error', { error: e.stack ?? e.message }));
   }
 
   private onInitialize(id: number | string, params: unknown): void {
@@ -318,7 +300,7 @@ export class Bridge {
     return { restored: false, loadResult: rest };
   }
 
-  private forwardRequest(msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> | void {
+  private async forwardRequest(msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> {
     const session = this.session;
     if (!session) {
       this.reply(errorResponse(msg.id, SESSION_NOT_FOUND, `No session: call session/new or session/load before ${msg.method}`));
@@ -335,13 +317,6 @@ export class Bridge {
       return;
     }
     this.pending.set(key, { id: msg.id, method: msg.method });
-    const agent = session.agent;
-    if (!this.stopping && agent && !agent.hasExited) return agent.send(this.toAgent(line, session));
-    return this.forwardWhenRunning(session, key, msg, line);
-  }
-
-  /** Forwards a request once the session's agent is running again (after a cancel, or a restart). */
-  private async forwardWhenRunning(session: Session, key: string, msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> {
     try {
       const agent = await this.runningAgent(session);
       if (!this.pending.has(key)) return; // answered meanwhile (cancelled)
