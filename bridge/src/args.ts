@@ -27,8 +27,6 @@ export type ParsedArgs =
   | { kind: 'version' }
   | { kind: 'error'; message: string };
 
-export { DEFAULT_QUALIFIER, type CancelStrategy, type LogLevel };
-
 export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
 
 export const USAGE = `Usage: node dist/bridge.js --runtime-arn <arn> [options]
