@@ -12,7 +12,7 @@ import { BridgeError } from './errors';
 import { isBlank, Message, parseLine, requestLine } from './jsonrpc';
 import { ACK_DELAY_MS, FRAMED_VERSION, MAX_MESSAGE_BYTES, parseHello, SYNC_METHOD } from './framed';
 import { launchLine } from './launch';
-import { isLinkLine } from './link-frame';
+import { decodeLinkFrame, isLinkLine } from './link-frame';
 import { ReliableLink } from './reliable-link';
 import { LineSplitter } from './line-splitter';
 import type { Logger } from './logger';
@@ -334,8 +334,8 @@ export class RemoteAgent extends EventEmitter {
 
   private onLinkLine(line: Buffer): void {
     if (this.syncId !== undefined) {
-      const frame = new ReliableLink().receive(line);
-      const hello = frame.type === 'control' && frame.frame.kind === 'H' ? parseHello(frame.frame.payload) : undefined;
+      const frame = decodeLinkFrame(line);
+      const hello = frame?.kind === 'H' ? parseHello(frame.payload) : undefined;
       if (!hello) {
         this.skippedLines++;
         return;
