@@ -187,16 +187,10 @@ export function depthExceeds(value: unknown, max: number): boolean {
 /**
  * Replaces every occurrence of the JSON string literal `from` with `to` in a raw
  * line, leaving all other bytes as they were (session ids differ between the
- * client's and the remote agent's side), and ends it with one newline.
- */
-export function replaceJsonString(line: Buffer, from: string, to: string): Buffer {
-  return Buffer.concat(jsonStringReplacer(from, to)(line));
-}
-
-/**
- * {@link replaceJsonString} with its two literals encoded once, for use on many lines;
- * returns the result as pieces of the line and the replacements, copying nothing (a
- * relayed 10 MB message is written out as it is).
+ * client's and the remote agent's side), and ends it with one newline. The two
+ * literals are encoded once, for use on many lines; the result is pieces of the
+ * line and the replacements, copying nothing (a relayed 10 MB message is written
+ * out as it is).
  */
 export function jsonStringReplacer(from: string, to: string): (line: Buffer) => Buffer[] {
   const needle = Buffer.from(JSON.stringify(from));

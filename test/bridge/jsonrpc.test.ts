@@ -1,4 +1,6 @@
-import { depthExceeds, parseLine, replaceJsonString } from '../../bridge/src/jsonrpc';
+import { depthExceeds, jsonStringReplacer, parseLine } from '../../bridge/src/jsonrpc';
+
+const replaceJsonString = (line: Buffer, from: string, to: string) => Buffer.concat(jsonStringReplacer(from, to)(line));
 
 const parse = (s: string | Buffer) => parseLine(Buffer.isBuffer(s) ? s : Buffer.from(s));
 
@@ -55,22 +57,23 @@ describe('parseLine', () => {
   });
 });
 
-describe('replaceJsonString', () => {
+describe('jsonStringReplacer', () => {
   test('replaces the quoted id everywhere and leaves every other byte alone', () => {
     const line = Buffer.from('{"params":{"sessionId":"C1","text":"C1 \\"C1\\" é"},"x":["C1"]}');
     const out = replaceJsonString(line, 'C1', 'agent-9').toString();
     expect(out).toBe('{"params":{"sessionId":"agent-9","text":"C1 \\"C1\\" é"},"x":["agent-9"]}\n');
   });
 
-  test('ends the line with exactly one newline, and copies it even when nothing is replaced', () => {
+  test('ends the line with exactly one newline, and copies none of it: the pieces are the line\'s own bytes', () => {
     const line = Buffer.from('{"a":"zz"}');
     for (const input of [line, Buffer.concat([line, Buffer.from('\n')])]) {
       const out = replaceJsonString(input, 'zz', 'y');
       expect(out.toString()).toBe('{"a":"y"}\n');
       expect(replaceJsonString(input, 'none', 'y').toString()).toBe('{"a":"zz"}\n');
     }
-    const kept = replaceJsonString(line, 'none', 'y');
+    const pieces = jsonStringReplacer('none', 'y')(line);
     line[0] = 0x20;
-    expect(kept[0]).toBe(0x7b);
+    expect(pieces[0][0]).toBe(0x20);
+    expect(pieces[0].buffer).toBe(line.buffer);
   });
 });
