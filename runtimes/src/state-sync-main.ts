@@ -18,8 +18,7 @@ export async function main(argv: string[]): Promise<number> {
   const sync = new StateSync({ persistentPath: PERSISTENT_STATE_DB, localPath: LOCAL_STATE_DB, intervalMs: interval, log });
   switch (command) {
     case 'copy-in':
-      await sync.copyIn();
-      return 0;
+      return (await sync.copyIn()).outcome === 'failed' ? 1 : 0;
     case 'write-back': {
       const r = await sync.writeBack();
       return r.outcome === 'failed' ? 1 : 0;

@@ -68,7 +68,9 @@ export type WriteBackResult =
 export type CopyInResult =
   | { readonly outcome: 'copied'; readonly bytes: number; readonly mergedWal: boolean }
   | { readonly outcome: 'kept-local'; readonly reason: string }
-  | { readonly outcome: 'empty'; readonly reason: string };
+  | { readonly outcome: 'empty'; readonly reason: string }
+  /** Session storage could not be read: nothing is saved until a copy-in succeeds. */
+  | { readonly outcome: 'failed'; readonly reason: string };
 
 /** What the sidecar beside the persistent file records about our last write-back. */
 interface SyncRecord {
@@ -93,6 +95,8 @@ export class StateSync {
   private readonly lockPath: string;
   private lastGeneration = 0;
   private lastSavedSha: string | undefined;
+  /** Why the last copy-in failed; write-back refuses while set. */
+  private copyInFailure: string | undefined;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<WriteBackResult> | undefined;
   private stopped = false;
@@ -113,9 +117,11 @@ export class StateSync {
 
   /** Persistent → local, before the agent starts (never while it runs). */
   async copyIn(): Promise<CopyInResult> {
-    const result = await this.copyInUnlogged().catch((err): CopyInResult => ({ outcome: 'empty', reason: `copy-in failed: ${(err as Error).message}` }));
-    const level = result.outcome === 'empty' && result.reason.startsWith('copy-in failed') ? 'error' : 'info';
-    this.log[level]('state-sync.copy-in', { persistent: this.persistentPath, local: this.localPath, ...result });
+    const result = await this.copyInUnlogged().catch((err): CopyInResult => ({ outcome: 'failed', reason: (err as Error).message }));
+    // The agent may still run, but what it starts from is not what was saved: saving it could
+    // replace the user's state with an empty one, so write-back waits for a copy-in that works.
+    this.copyInFailure = result.outcome === 'failed' ? result.reason : undefined;
+    this.log[result.outcome === 'failed' ? 'error' : 'info']('state-sync.copy-in', { persistent: this.persistentPath, local: this.localPath, ...result });
     return result;
   }
 
@@ -144,6 +150,11 @@ export class StateSync {
   /** Snapshot the live database and save it, unless nothing changed. Never throws. */
   writeBack(): Promise<WriteBackResult> {
     if (this.inFlight) return this.inFlight;
+    if (this.copyInFailure !== undefined) {
+      const reason = `not saved: the copy-in failed (${this.copyInFailure}), so the local database may not hold the saved state`;
+      this.log.error('state-sync.write-back-failed', { persistent: this.persistentPath, reason });
+      return Promise.resolve({ outcome: 'failed', reason });
+    }
     this.inFlight = (async () => {
       let snap: Snapshot | undefined;
       try {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync, closeSync, writeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, closeSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateSync, type WriteBackResult } from '../../runtimes/src/state-sync';
@@ -31,6 +31,23 @@ describe('StateSync', () => {
       await expect(make().copyIn()).resolves.toMatchObject({ outcome: 'empty' });
       expect(existsSync(local)).toBe(false);
       expect(statSync(dirname(local)).mode & 0o777).toBe(0o700);
+    });
+
+    it('when session storage cannot be read, says so and saves nothing until a copy-in works', async () => {
+      // The saved database's directory is a file: stat fails with ENOTDIR, as an I/O error would.
+      mkdirSync(dirname(dirname(persistent)), { recursive: true });
+      writeFileSync(dirname(persistent), 'not a directory');
+      mkdirSync(dirname(local), { recursive: true });
+      createDb(local, 5, 'wal');
+      const sync = make();
+      await expect(sync.copyIn()).resolves.toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/ENOTDIR/) });
+      // Saving now could put an empty or unrelated database over the user's saved state.
+      await expect(sync.writeBack()).resolves.toMatchObject({ outcome: 'failed', reason: expect.stringMatching(/^not saved: the copy-in failed/) });
+      expect(readFileSync(dirname(persistent), 'utf8')).toBe('not a directory');
+      // Once session storage reads again, the sync works again.
+      rmSync(dirname(persistent));
+      await expect(sync.copyIn()).resolves.toMatchObject({ outcome: 'kept-local' });
+      await expect(sync.writeBack()).resolves.toMatchObject({ outcome: 'written' });
     });
 
     it('brings the saved database to local disk and drops a stale -wal and -shm left there', async () => {
