@@ -301,6 +301,7 @@ const BIG = bigText(BYTES);
 const BIG_JSON = JSON.stringify(BIG);
 const BIG_SHA = createHash('sha256').update(BIG).digest('hex');
 
+let uploads = 0;
 async function runSession(emu, kind, rep) {
   const r = { kind, rep };
   const before = await emu.stats();
@@ -369,7 +370,8 @@ async function runSession(emu, kind, rep) {
     phase = 'upload';
     // ---- client → agent: one `_test/` notification of BYTES, then a small prompt that is
     // answered only after the agent has taken it in (messages are handled in order).
-    const nonce = Number(`${Date.now() % 1e9}${rep}${spawned}`);
+    // Unique per upload in this run (the agent's received log is shared by all sessions).
+    const nonce = ++uploads;
     const bigLine = Buffer.from(`{"jsonrpc":"2.0","method":"_test/bench","params":{"n":${nonce},"data":${BIG_JSON}}}\n`);
     const up0 = performance.now();
     peer.child.stdin.write(bigLine);
@@ -414,6 +416,8 @@ async function runSession(emu, kind, rep) {
       r.downServerFrames = (await serverFrames(ourConnections)) - framesBeforeDown;
       r.downServerFramesPerSecond = r.downServerFrames / (r.downMs / 1000);
     }
+    // Every line a client reads must be JSON-RPC: anything else is a relay defect, not a figure.
+    if (peer.junkLines > 0) throw new Error(`${peer.junkLines} lines on stdout were not JSON`);
   } catch (e) {
     r.error = `[${phase}] ${e.message}${peer.stderr() ? ` | stderr: ${peer.stderr().slice(-500)}` : ''}`;
   } finally {
@@ -765,7 +769,8 @@ async function main() {
     startup = await measureStartup(emu);
     // One unrecorded session first, so no transport meets a cold emulator.
     log('bench: warm-up session (not recorded)');
-    await runSession(emu, TRANSPORTS.find((t) => t !== 'direct') ?? TRANSPORTS[0], -1);
+    const warm = await runSession(emu, TRANSPORTS.find((t) => t !== 'direct') ?? TRANSPORTS[0], -1);
+    if (warm.error) throw new Error(`the warm-up session failed: ${warm.error}`);
     for (let rep = 0; rep < REPS; rep++) {
       // Interleaved, and rotated each repetition, so slow phases of the machine hit all alike.
       const order = TRANSPORTS.map((_, i) => TRANSPORTS[(i + rep) % TRANSPORTS.length]);

@@ -106,10 +106,6 @@ export class Peer {
     });
   }
 
-  notify(method, params) {
-    return this.writeLine(JSON.stringify({ jsonrpc: '2.0', method, params }));
-  }
-
   /** Closes stdin (OpenAB evicting the thread) and waits for the exit; SIGKILL after `ms`. */
   async close(ms = 5_000) {
     if (this.exit) return this.exit;
@@ -118,9 +114,5 @@ export class Peer {
     const r = await this.exited;
     clearTimeout(timer);
     return r;
-  }
-
-  kill() {
-    if (!this.exit) this.child.kill('SIGKILL');
   }
 }
