@@ -169,12 +169,8 @@ export function pidOf(text: string): number {
 
 /** The most resident memory the process has had so far (VmHWM), in MiB: a peak no sampling misses. */
 export function hwmMiB(pid: number): number {
-  return statusMiB(pid, 'VmHWM');
-}
-
-function statusMiB(pid: number, field: 'VmHWM'): number {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  if (!m) throw new Error(`no ${field} for ${pid}`);
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmHWM for ${pid}`);
   return Number(m[1]) / 1024;
 }
 
