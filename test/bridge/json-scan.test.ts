@@ -49,13 +49,11 @@ const MUTATIONS = ['', ',', ':', '"', '\\', '{', '}', '[', ']', '\u0001', 'e', '
 describe('scanJsonObject', () => {
   test('agrees with JSON.parse on 4,000 generated texts, valid and mutated', () => {
     const r = rng(7);
-    let valid = 0;
     let invalid = 0;
     for (let n = 0; n < 2000; n++) {
       const obj = { jsonrpc: '2.0', id: n, method: 'm', params: randomValue(r, 0) };
       const text = JSON.stringify(obj, null, r() < 0.3 ? 1 : undefined);
       expect(scan(text) !== undefined).toBe(true);
-      valid++;
       // One random edit: insert, delete or replace at a random place.
       const at = Math.floor(r() * text.length);
       const m = MUTATIONS[Math.floor(r() * MUTATIONS.length)];
@@ -64,7 +62,7 @@ describe('scanJsonObject', () => {
       if (!expected) invalid++;
       expect([mutated, scan(mutated) !== undefined]).toEqual([mutated, expected]);
     }
-    expect(valid).toBe(2000);
+    // The mutations must mostly break the text, or the agreement above would prove little.
     expect(invalid).toBeGreaterThan(1000);
   });
 
@@ -100,7 +98,6 @@ describe('scanJsonObject', () => {
 
   test('a quote, backslash or control byte is found at every position and alignment', () => {
     // The string scan reads four bytes at a time from 4-byte-aligned addresses.
-    let checked = 0;
     for (let offset = 0; offset < 4; offset++) {
       for (let at = 0; at < 24; at++) {
         for (const special of ['"', '\\', '\u0001', '\t', '\\n', 'é']) {
@@ -109,11 +106,9 @@ describe('scanJsonObject', () => {
           const placed = Buffer.alloc(bytes.length + offset).subarray(offset);
           bytes.copy(placed);
           expect([text, offset, scanJsonObject(placed, 512) !== undefined]).toEqual([text, offset, parsesAsObject(text)]);
-          checked++;
         }
       }
     }
-    expect(checked).toBe(4 * 24 * 6);
   });
 
   test('finds the top-level members and those of params, the last duplicate winning', () => {

@@ -44,10 +44,13 @@ describe('ReliableLink', () => {
       const r = b.receive(strip(frame));
       if (r.type === 'deliver') got.push(r.payload.toString());
     };
-    // Lose every third frame, repeat every fifth, then the receiver acks and the sender resends the rest.
-    wire.forEach((f, i) => {
-      if (i % 3 !== 0) take(f);
-      if (i % 5 === 0) take(f);
+    // Swap each pair of neighbours, lose every third frame, repeat every fifth; then the receiver
+    // acks and the sender resends the rest.
+    const reordered = wire.map((_, i) => (i % 2 === 0 ? Math.min(i + 1, wire.length - 1) : i - 1));
+    expect(reordered.slice(0, 4)).toEqual([1, 0, 3, 2]);
+    reordered.forEach((i) => {
+      if (i % 3 !== 0) take(wire[i]);
+      if (i % 5 === 0) take(wire[i]);
     });
     for (let round = 0; round < 200 && got.length < sent.length; round++) {
       const ack = b.takeAck();
