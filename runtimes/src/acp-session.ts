@@ -111,7 +111,9 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
     const r = link.receive(line);
     switch (r.type) {
       case 'deliver':
-        if (!agentIn.write(Buffer.concat([r.payload, NEWLINE]))) {
+        // Two writes, not a copy of a message that may be megabytes long.
+        agentIn.write(r.payload);
+        if (!agentIn.write(NEWLINE)) {
           stdin.pause();
           agentIn.once('drain', () => stdin.resume());
         }

@@ -11,7 +11,7 @@ import { isMountPoint } from './mounts';
 import type { Logger } from './log';
 import { resolvePaths } from './paths';
 import { StateSync } from './state-sync';
-import { agentApiKeyEnvironment, agentApiKeyEnvName, readAgentApiKey, readApiKeyStatus, waitForAgentApiKey } from './token-vault';
+import { agentApiKeyEnvironment, agentApiKeyEnvName, waitForAgentApiKey } from './token-vault';
 
 /** How long a start waits for a key fetch that is still running at boot. */
 const KEY_WAIT_MS = 10_000;
@@ -40,13 +40,10 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       } else {
         log.warn('no-session-storage', { path: paths.agentHome, effect: 'the agent state and workspace are not kept across sessions' });
       }
-      const status = readApiKeyStatus(paths.apiKeyStatusFile);
-      const key =
-        status?.state === 'pending'
-          ? await waitForAgentApiKey({ timeoutMs: KEY_WAIT_MS, keyFile: paths.apiKeyFile, statusFile: paths.apiKeyStatusFile })
-          : readAgentApiKey(paths.apiKeyFile);
-      log.info('agent-credentials', { apiKey: key === undefined ? 'none (interactive login may be used)' : `in ${agentApiKeyEnvName(env)}` });
-      Object.assign(agentEnv, agentApiKeyEnvironment(key, agentApiKeyEnvName(env)));
+      const key = await waitForAgentApiKey({ timeoutMs: KEY_WAIT_MS, keyFile: paths.apiKeyFile, statusFile: paths.apiKeyStatusFile });
+      const keyEnvName = agentApiKeyEnvName(env);
+      log.info('agent-credentials', { apiKey: key === undefined ? 'none (interactive login may be used)' : `in ${keyEnvName}` });
+      Object.assign(agentEnv, agentApiKeyEnvironment(key, keyEnvName));
       return { env: agentEnv, cwd };
     },
     async afterExit() {

@@ -230,16 +230,16 @@ export interface WaitForApiKeyOptions {
 
 /**
  * For the launcher: the key, waiting while the boot-time fetch is still running (a
- * shell can be opened the moment the runtime answers /ping). Resolves undefined as
- * soon as the fetch has ended without a key, or after `timeoutMs`.
+ * shell can be opened the moment the runtime answers /ping). Waits only while a fetch
+ * is on record as pending: with no fetch on record (no contract server, a local run) or
+ * one that has ended, it answers at once. Resolves undefined after `timeoutMs`.
  */
 export async function waitForAgentApiKey(options: WaitForApiKeyOptions = {}): Promise<string | undefined> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     const key = readAgentApiKey(options.keyFile);
     if (key !== undefined) return key;
-    const status = readApiKeyStatus(options.statusFile);
-    if (status && status.state !== 'pending') return readAgentApiKey(options.keyFile);
+    if (readApiKeyStatus(options.statusFile)?.state !== 'pending') return readAgentApiKey(options.keyFile);
     if (Date.now() >= deadline) return undefined;
     await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
   }

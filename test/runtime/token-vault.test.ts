@@ -193,6 +193,12 @@ describe('the key for the launcher', () => {
 
     writeFileSync(statusFile, JSON.stringify({ state: 'pending', at: '' }));
     await expect(waitForAgentApiKey({ keyFile: noKey, statusFile, timeoutMs: 100, pollMs: 20 })).resolves.toBeUndefined();
+
+    // No fetch on record (no contract server ran): nothing to wait for.
+    const fromNowhere = Date.now();
+    await expect(waitForAgentApiKey({ keyFile: noKey, statusFile: join(scratch.dir, 'no-status'), timeoutMs: 5_000, pollMs: 20 })).resolves.toBeUndefined();
+    expect(Date.now() - fromNowhere).toBeLessThan(1_000);
+    await expect(waitForAgentApiKey({ keyFile, statusFile: join(scratch.dir, 'no-status'), timeoutMs: 5_000 })).resolves.toBe(API_KEY);
   });
 
   it('builds the agent environment entry under the configured name only', () => {
