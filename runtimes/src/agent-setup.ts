@@ -4,10 +4,10 @@
  * keep its SQLite state on local disk and written back safely, and give it the API
  * key fetched at boot, in its own environment only.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import type { LauncherHooks } from './acp-session';
 import { markAgentRunning } from './busy';
-import { isMountPoint } from './mounts';
+import { hasSessionStorage } from './mounts';
 import type { Logger } from './log';
 import { resolvePaths } from './paths';
 import { StateSync } from './state-sync';
@@ -25,10 +25,7 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       clearBusy = markAgentRunning(process.pid, paths.busyDir, { command: 'acp-session' });
       const agentEnv: Record<string, string> = {};
       let cwd: string | undefined;
-      // The image creates /mnt/agent, so its existence proves nothing: session storage is a mount.
-      // An explicit OPENAB_AGENT_HOME (another layout, a test) is taken as it is.
-      const persistent = env.OPENAB_AGENT_HOME ? existsSync(paths.agentHome) : isMountPoint(paths.agentHome);
-      if (persistent) {
+      if (hasSessionStorage(paths.agentHome, env)) {
         agentEnv.HOME = paths.agentHome;
         mkdirSync(paths.workspaceDir, { recursive: true });
         cwd = paths.workspaceDir;

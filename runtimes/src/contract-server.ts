@@ -17,7 +17,7 @@ import type { AddressInfo } from 'node:net';
 import { runningAgents } from './busy';
 import { ensurePrivateDir } from './fs-atomic';
 import { createLogger, describeError, type Logger } from './log';
-import { isMountPoint } from './mounts';
+import { hasSessionStorage } from './mounts';
 import { CONTRACT_HOST, contractPort, resolvePaths, type RuntimePaths } from './paths';
 import { agentApiKeyEnvName, type ApiKeyStatus, fetchAgentApiKey } from './token-vault';
 
@@ -120,7 +120,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
         launcherPids: pids,
       },
       apiKey: apiKeySummary(apiKey, env),
-      sessionStorage: { path: paths.agentHome, mounted: isMountPoint(paths.agentHome) },
+      sessionStorage: { path: paths.agentHome, mounted: hasSessionStorage(paths.agentHome, env) },
       howToConnect: HOW_TO_CONNECT,
     };
   };

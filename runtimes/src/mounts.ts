@@ -2,7 +2,7 @@
  * Whether a path is a mount point, to tell session storage from the image's own empty
  * directory (third parties report it is mounted only once the session is invoked).
  */
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
 /** Mount points listed in /proc/self/mountinfo text (field 5, octal escapes decoded). Pure. */
@@ -28,4 +28,18 @@ export function isMountPoint(path: string, mountinfoFile = '/proc/self/mountinfo
       return false;
     }
   }
+}
+
+/**
+ * Whether the agent home is AgentCore session storage. The image creates /mnt/agent, so
+ * its existence proves nothing: session storage is a mount. A home set explicitly
+ * (`OPENAB_AGENT_HOME`: another layout, a local run) is taken as it is when it exists.
+ * One answer for the launcher and for /invocations.
+ */
+export function hasSessionStorage(
+  agentHome: string,
+  env: Record<string, string | undefined>,
+  isMount: (path: string) => boolean = isMountPoint,
+): boolean {
+  return env.OPENAB_AGENT_HOME ? existsSync(agentHome) : isMount(agentHome);
 }

@@ -15,7 +15,7 @@ describe('the launcher\'s agent setup', () => {
     return { h, events: () => lines.map((l) => JSON.parse(l).event as string) };
   }
 
-  test('an existing /mnt/agent that is not a mount (the image creates the directory) is not taken for session storage', async () => {
+  test('with no session storage mounted, the agent keeps its own HOME and working directory, and the log says state is not kept', async () => {
     const { h, events } = hooks({});
     const setup = await h.beforeStart!();
     await h.afterExit!();
@@ -32,7 +32,7 @@ describe('the launcher\'s agent setup', () => {
     await h.afterExit!();
     expect(setup.env.HOME).toBe(home);
     expect(setup.cwd).toBe(path.join(home, 'workspace'));
-    expect(setup.env.XDG_DATA_HOME).toBeDefined();
+    expect(setup.env.XDG_DATA_HOME).toBe(path.join(dir, 'state', 'data'));
     expect(events()).not.toContain('no-session-storage');
   });
 });

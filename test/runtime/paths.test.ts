@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { markAgentRunning, runningAgents } from '../../runtimes/src/busy';
-import { parseMountPoints } from '../../runtimes/src/mounts';
+import { hasSessionStorage, parseMountPoints } from '../../runtimes/src/mounts';
 import { contractPort, resolvePaths } from '../../runtimes/src/paths';
 import { deadPid, scratchDir } from '../support/runtime/programs';
 
@@ -46,6 +46,24 @@ describe('mount points', () => {
       '',
     ].join('\n');
     expect(parseMountPoints(info)).toEqual(['/', '/mnt/agent', '/mnt/with space']);
+  });
+
+  it('session storage is the default home only when it is a mount; an explicit home when it exists', () => {
+    const scratch = scratchDir('session-storage');
+    try {
+      const asked: string[] = [];
+      const mountedIf = (answer: boolean) => (p: string) => (asked.push(p), answer);
+      // The image's own /mnt/agent directory is there either way: only a mount counts.
+      expect(hasSessionStorage('/mnt/agent', {}, mountedIf(false))).toBe(false);
+      expect(hasSessionStorage('/mnt/agent', {}, mountedIf(true))).toBe(true);
+      expect(asked).toEqual(['/mnt/agent', '/mnt/agent']);
+      // An explicit home (another layout, a local run) is taken when it exists, mounted or not.
+      expect(hasSessionStorage(scratch.dir, { OPENAB_AGENT_HOME: scratch.dir }, mountedIf(false))).toBe(true);
+      expect(hasSessionStorage(join(scratch.dir, 'absent'), { OPENAB_AGENT_HOME: join(scratch.dir, 'absent') }, mountedIf(true))).toBe(false);
+      expect(asked).toHaveLength(2);
+    } finally {
+      scratch.remove();
+    }
   });
 });
 
