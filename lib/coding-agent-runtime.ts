@@ -9,6 +9,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_QUALIFIER } from '../bridge/src/options';
+import { DEFAULT_AGENT_HOME } from '../runtimes/src/paths';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import {
@@ -31,7 +32,8 @@ import {
 /** The agent command the bridge runs in the runtime's shell unless told otherwise. */
 export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
 /** Where the service-managed session storage is mounted unless told otherwise. */
-export const DEFAULT_SESSION_STORAGE_MOUNT_PATH = '/mnt/agent';
+/** The image's default agent home, so session storage lands where the launcher looks for it. */
+export const DEFAULT_SESSION_STORAGE_MOUNT_PATH = DEFAULT_AGENT_HOME;
 /** The endpoint every runtime has. */
 export { DEFAULT_QUALIFIER };
 
@@ -264,7 +266,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     }
     // Our own rendering, so variables can be added after construction (addEnvironment).
     cfn.environmentVariables = Lazy.any({ produce: () => (Object.keys(this.environment).length ? { ...this.environment } : undefined) });
-    for (const [k, v] of Object.entries(props.environmentVariables ?? {})) this.environment[k] = v;
+    Object.assign(this.environment, sessionStorageEnvironment(props), props.environmentVariables);
 
     this.agentRuntimeArn = this.runtime.agentRuntimeArn;
     this.agentRuntimeId = this.runtime.agentRuntimeId;
@@ -314,7 +316,7 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
     ...validateDuration('maxLifetime', props.maxLifetime, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateShellCommand('shellCommand', props.shellCommand),
     // The API key's variables count towards AgentCore's limit of 50 too.
-    ...validateEnvironment('environmentVariables', { ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
+    ...validateEnvironment('environmentVariables', { ...sessionStorageEnvironment(props), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
   ];
   const idle = props.idleSessionTimeout ?? Duration.minutes(15);
   const max = props.maxLifetime ?? Duration.hours(8);
@@ -337,6 +339,12 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
     }
   }
   return problems;
+}
+
+/** Mounted elsewhere than the image's default, the launcher in the image is told where session storage is. */
+function sessionStorageEnvironment(props: CodingAgentRuntimeProps): Record<string, string> {
+  const mount = props.sessionStorageMountPath;
+  return (props.sessionStorage ?? true) && mount !== undefined && mount !== DEFAULT_AGENT_HOME ? { OPENAB_AGENT_HOME: mount } : {};
 }
 
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */

@@ -44,6 +44,9 @@ export interface RuntimePaths {
   readonly agentBin: string;
 }
 
+/** Where the image expects session storage (the runtime's default mount path). */
+export const DEFAULT_AGENT_HOME = '/mnt/agent';
+
 /** Resolves every path from `env` (pure: pass a plain object in tests). */
 export function resolvePaths(env: Record<string, string | undefined> = process.env): RuntimePaths {
   const pick = (name: string, fallback: string) => {
@@ -51,7 +54,7 @@ export function resolvePaths(env: Record<string, string | undefined> = process.e
     return v !== undefined && v !== '' ? v : fallback;
   };
   const stateDir = pick('OPENAB_STATE_DIR', '/tmp/openab-agent');
-  const agentHome = pick('OPENAB_AGENT_HOME', '/mnt/agent');
+  const agentHome = pick('OPENAB_AGENT_HOME', DEFAULT_AGENT_HOME);
   const localDataHome = pick('OPENAB_LOCAL_DATA_HOME', join(stateDir, 'data'));
   return {
     stateDir,

@@ -225,7 +225,8 @@ describe('CodingAgentRuntime', () => {
     template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', {
       LifecycleConfiguration: { IdleRuntimeSessionTimeout: 3600, MaxLifetime: 7200 },
       FilesystemConfigurations: [{ SessionStorage: { MountPath: '/mnt/work' } }],
-      EnvironmentVariables: { KIRO_LOG_LEVEL: 'debug' },
+      // The launcher in the image is told where session storage is, since it is not /mnt/agent.
+      EnvironmentVariables: { KIRO_LOG_LEVEL: 'debug', OPENAB_AGENT_HOME: '/mnt/work' },
     });
   });
 

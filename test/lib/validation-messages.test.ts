@@ -97,7 +97,7 @@ describe('CodingAgentRuntime validation messages', () => {
   test('accepts values at the limits', () => {
     expect(() => newRuntime((stack) => ({
       description: 'd'.repeat(1200),
-      environmentVariables: { ...manyVariables(47), LONG: 'v'.repeat(2048) }, // 48 + the API key's 2 = 50
+      environmentVariables: { ...manyVariables(46), LONG: 'v'.repeat(2048) }, // 47 + the API key's 2 + OPENAB_AGENT_HOME (the mount is not /mnt/agent) = 50
       shellCommand: 'kiro-cli acp\t--trust-all-tools',
       sessionStorage: true,
       sessionStorageMountPath: '/mnt/work',
