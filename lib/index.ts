@@ -7,7 +7,6 @@ export * from './perms';
 export {
   PropsValidationError,
   RUNTIME_NAME_PATTERN,
-  RUNTIME_ARN_PATTERN,
   CANCEL_STRATEGIES,
   LOG_LEVELS,
   type CancelStrategy,

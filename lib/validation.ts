@@ -6,13 +6,11 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
+import { parseRuntimeArn } from '../bridge/src/arn';
 import { QUALIFIER_PATTERN } from '../bridge/src/options';
 
 /** AgentCore's runtime name pattern (no hyphens). */
 export const RUNTIME_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
-/** A runtime ARN as AgentCore assigns it: `runtime/<name>-<10 characters>`. */
-export const RUNTIME_ARN_PATTERN =
-  /^arn:aws[a-z-]*:bedrock-agentcore:[a-z]{2}(-[a-z]+)+-\d{1,2}:\d{12}:runtime\/[a-zA-Z][a-zA-Z0-9_]{0,47}-[a-zA-Z0-9]{10}$/;
 /** Environment variable names AgentCore accepts. */
 export const ENV_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,99}$/;
 
@@ -44,9 +42,9 @@ export function validateRuntimeName(prop: string, value: string | undefined): st
 
 export function validateRuntimeArn(prop: string, value: string | undefined): string[] {
   if (value === undefined || Token.isUnresolved(value)) return [];
-  return RUNTIME_ARN_PATTERN.test(value)
-    ? []
-    : [`${prop} must be an AgentCore runtime ARN like arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my_agent-a1b2c3d4e5, got "${value}"`];
+  // Exactly what the bridge will accept when OAB starts it with this ARN.
+  const parsed = parseRuntimeArn(value, prop);
+  return typeof parsed === 'string' ? [parsed] : [];
 }
 
 export function validateQualifier(prop: string, value: string | undefined): string[] {

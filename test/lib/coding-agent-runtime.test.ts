@@ -196,9 +196,9 @@ describe('CodingAgentRuntime', () => {
   });
 
   test.each([
-    ['not an ARN', 'runtimeArn must be an AgentCore runtime ARN'],
-    ['arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my-agent', 'runtimeArn must be an AgentCore runtime ARN'],
-    ['arn:aws:bedrock:us-east-1:123456789012:runtime/my_agent-a1b2c3d4e5', 'runtimeArn must be an AgentCore runtime ARN'],
+    ['not an ARN', 'runtimeArn must look like arn:aws:bedrock-agentcore:<region>:<account>:runtime/<runtime-id>, got "not an ARN"'],
+    ['arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/my-agent', 'runtimeArn has an invalid runtime id "my-agent" (expected <name>-<10 characters>, as AgentCore assigns)'],
+    ['arn:aws:bedrock:us-east-1:123456789012:runtime/my_agent-a1b2c3d4e5', 'runtimeArn must look like arn:aws:bedrock-agentcore:'],
   ])('fromRuntimeArn rejects %s', (arn, message) => {
     expect(() => CodingAgentRuntime.fromRuntimeArn(newStack(), 'Imported', arn)).toThrow(message);
   });
