@@ -8,7 +8,7 @@ import {
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
-import { DEFAULT_QUALIFIER } from '../bridge/src/options';
+import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../bridge/src/options';
 import { DEFAULT_AGENT_HOME } from '../runtimes/src/paths';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
@@ -30,7 +30,7 @@ import {
 } from './validation';
 
 /** The agent command the bridge runs in the runtime's shell unless told otherwise. */
-export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
+export { DEFAULT_SHELL_COMMAND };
 /** Where the service-managed session storage is mounted unless told otherwise. */
 /** The image's default agent home, so session storage lands where the launcher looks for it. */
 export const DEFAULT_SESSION_STORAGE_MOUNT_PATH = DEFAULT_AGENT_HOME;

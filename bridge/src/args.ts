@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isValidRegion, parseRuntimeArn, RuntimeArn } from './arn';
 import { DEFAULT_LAUNCHER } from './framed';
-import { CANCEL_STRATEGIES, CancelStrategy, DEFAULT_QUALIFIER, LOG_LEVELS, LogLevel, QUALIFIER_PATTERN } from './options';
+import { CANCEL_STRATEGIES, CancelStrategy, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, LogLevel, QUALIFIER_PATTERN } from './options';
 
 export interface BridgeConfig {
   readonly runtime: RuntimeArn;
@@ -26,8 +26,6 @@ export type ParsedArgs =
   | { kind: 'help' }
   | { kind: 'version' }
   | { kind: 'error'; message: string };
-
-export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
 
 export const USAGE = `Usage: node dist/bridge.js --runtime-arn <arn> [options]
 

@@ -4,6 +4,9 @@
  * exactly what the bridge will accept when OAB starts it. Pure.
  */
 
+/** `--shell-command`: what the shell runs, Kiro CLI in ACP mode unless told otherwise. */
+export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
+
 /** Runtime endpoint names (`--qualifier`). */
 export const QUALIFIER_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 export const DEFAULT_QUALIFIER = 'DEFAULT';
