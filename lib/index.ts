@@ -32,6 +32,7 @@ export {
   BRIDGE_LOG_FIFO,
   BRIDGE_PATH,
   OAB_CONFIG_PATH,
+  OAB_HEALTH_CHECK,
   type BridgeCommandOptions,
 } from './render/oab-command';
 export { OabAgentCoreStack, type OabAgentCoreStackProps } from './app/oab-agent-core-stack';

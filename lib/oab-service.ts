@@ -14,7 +14,7 @@ import { EFS_CLIENT_ACTIONS } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
 import { missingBridgeBundleMessage, stageOabImageContext } from './private/oab-image-context';
 import { defaultBridgeBundle, oabDockerDirectory } from './private/package-paths';
-import { BRIDGE_ENV, BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, oabContainerCommand } from './render/oab-command';
+import { BRIDGE_ENV, BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, OAB_HEALTH_CHECK, oabContainerCommand } from './render/oab-command';
 import {
   type ChatAccessOptions,
   type OabConfig,
@@ -323,7 +323,7 @@ export class OabService extends Construct {
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'oab', logGroup: this.logGroup }),
       healthCheck: {
         // /proc instead of pgrep: needs nothing but grep, which every Debian image has.
-        command: ['CMD-SHELL', 'grep -qsx openab /proc/[0-9]*/comm || exit 1'],
+        command: ['CMD-SHELL', OAB_HEALTH_CHECK],
         interval: Duration.seconds(30),
         timeout: Duration.seconds(5),
         retries: 3,

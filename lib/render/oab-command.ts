@@ -11,6 +11,9 @@ export const OAB_CONFIG_PATH = '/tmp/openab/config.toml';
  * copies whatever arrives on it to its own stdout, the awslogs stream.
  */
 export const BRIDGE_LOG_FIFO = '/tmp/openab/bridge-log.fifo';
+/** The container's health check: OAB is running (found by its process name; the image has no curl). */
+export const OAB_HEALTH_CHECK = 'grep -qsx openab /proc/[0-9]*/comm || exit 1';
+
 /** Where the OAB image puts the bundled bridge. */
 export const BRIDGE_PATH = '/app/bridge.js';
 /**

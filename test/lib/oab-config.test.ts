@@ -8,6 +8,7 @@ import {
   BRIDGE_LOG_FIFO,
   bridgeCommand,
   type OabConfig,
+  OAB_HEALTH_CHECK,
   oabContainerCommand,
   OAB_CONFIG_PATH,
   renderOabConfig,
@@ -16,7 +17,6 @@ import {
 import { RUNTIME_ARN } from './support';
 
 /** The container health check OabService sets (CMD-SHELL). */
-const HEALTH_CHECK = 'grep -qsx openab /proc/[0-9]*/comm || exit 1';
 
 const AGENT = {
   ...bridgeCommand({
@@ -155,10 +155,10 @@ describe('oabContainerCommand', () => {
       const deadline = Date.now() + 10_000;
       while (!(out.includes('bridge-log-2') && out.includes('CONFIG<')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       // The ECS health check finds OAB by its process name while it runs.
-      const health = spawnSync('/bin/sh', ['-c', HEALTH_CHECK]);
+      const health = spawnSync('/bin/sh', ['-c', OAB_HEALTH_CHECK]);
       process.kill(-child.pid!, 'SIGKILL'); // the copier loop outlives the fake OAB; in a container it ends with the container
       expect(health.status).toBe(0);
-      expect(spawnSync('/bin/sh', ['-c', HEALTH_CHECK.replace('openab', 'no-such-process')]).status).not.toBe(0);
+      expect(spawnSync('/bin/sh', ['-c', OAB_HEALTH_CHECK.replace('openab', 'no-such-process')]).status).not.toBe(0);
 
       expect(out).toContain(`CONFIG<${text}>`);
       expect(out).toContain('{"event":"bridge-log-1"}');
