@@ -96,6 +96,23 @@ describe('CodingAgentRuntime', () => {
     expect(everyAction.filter((a) => /^(xray|cloudwatch):/.test(a))).toEqual([]);
   });
 
+  test.each([
+    ['a role created in the stack', (stack: ReturnType<typeof newStack>) => new iam.Role(stack, 'Mine', { assumedBy: new iam.ServicePrincipal('bedrock-agentcore.amazonaws.com') })],
+    ['an imported role', (stack: ReturnType<typeof newStack>) => iam.Role.fromRoleArn(stack, 'Mine', 'arn:aws:iam::123456789012:role/agentcore-runtime')],
+  ])('executionRole: %s gets this construct\'s statements and none of aws-cdk-lib\'s defaults', (_name, make) => {
+    const stack = newStack();
+    const role = make(stack);
+    const runtime = new CodingAgentRuntime(stack, 'Runtime', { runtimeName: 'kiro_agent', executionRole: role });
+    expect(runtime.role).toBe(role);
+    const template = Template.fromStack(stack);
+    const everyAction = Object.values(template.findResources('AWS::IAM::Policy'))
+      .flatMap((p) => actionsOf(p.Properties.PolicyDocument.Statement));
+    expect(everyAction).toEqual(expect.arrayContaining(['logs:CreateLogGroup', 'logs:PutLogEvents', 'ecr:BatchGetImage', 'ecr:GetAuthorizationToken']));
+    expect(everyAction.filter((a) => /^(xray|cloudwatch):/.test(a) || a.startsWith('bedrock-agentcore:GetWorkloadAccessToken'))).toEqual([]);
+    // No role of its own besides the one given.
+    expect(Object.keys(template.findResources('AWS::IAM::Role')).filter((id) => id.includes('ExecutionRole'))).toEqual([]);
+  });
+
   test('AgentCore creates the runtime only after its role and policy exist', () => {
     const { template, roleId } = runtimeTemplate();
     const runtime = Object.values(template.findResources('AWS::BedrockAgentCore::Runtime'))[0];
