@@ -260,14 +260,12 @@ export class OabService extends Construct {
       qualifier: props.bridge?.qualifier ?? DEFAULT_QUALIFIER,
       extraArgs: props.bridge?.extraArgs,
     };
+    // The chat settings pass as given; the tokens become the names of the variables ECS fills.
+    const { botToken: _discordToken, ...discord } = props.discord ?? ({} as DiscordOptions);
+    const { botToken: _slackToken, appToken: _slackAppToken, ...slack } = props.slack ?? ({} as SlackOptions);
     const config: OabConfig = {
-      discord: props.discord && {
-        ...chatAccess(props.discord),
-        botTokenVariable: 'DISCORD_BOT_TOKEN',
-        allowedRoleIds: props.discord.allowedRoleIds,
-        allowDm: props.discord.allowDm,
-      },
-      slack: props.slack && { ...chatAccess(props.slack), botTokenVariable: 'SLACK_BOT_TOKEN', appTokenVariable: 'SLACK_APP_TOKEN' },
+      discord: props.discord && { ...discord, botTokenVariable: 'DISCORD_BOT_TOKEN' },
+      slack: props.slack && { ...slack, botTokenVariable: 'SLACK_BOT_TOKEN', appTokenVariable: 'SLACK_APP_TOKEN' },
       agent: {
         ...bridgeCommand({ runtimeArn: props.runtime.agentRuntimeArn, shellCommand: props.runtime.shellCommand, ...bridge }),
         inheritEnv: [...BRIDGE_INHERIT_ENV],
@@ -476,16 +474,6 @@ export class OabService extends Construct {
 }
 
 /** The access settings only: the secrets stay out of the rendered file. */
-function chatAccess(o: ChatAccessOptions): ChatAccessOptions {
-  return {
-    allowedChannels: o.allowedChannels,
-    allowedUsers: o.allowedUsers,
-    allowBotMessages: o.allowBotMessages,
-    trustedBotIds: o.trustedBotIds,
-    messageProcessingMode: o.messageProcessingMode,
-  };
-}
-
 function ecsSecret(s: SecretField): ecs.Secret {
   return ecs.Secret.fromSecretsManager(s.secret, s.field);
 }
