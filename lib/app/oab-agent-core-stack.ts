@@ -25,22 +25,18 @@ export class OabAgentCoreStack extends Stack {
         : secretsmanager.Secret.fromSecretNameV2(this, name, ref);
 
     const slackSecret = s.slackSecret ? secret('SlackSecret', s.slackSecret) : undefined;
+    // Settings pass as given: one that does not fit (a runtime option beside runtimeArn, say) is
+    // reported by the constructs, naming it, rather than dropped here.
     this.oabAgentCore = new OabAgentCore(this, 'OabAgentCore', {
       runtimeArn: s.runtimeArn,
-      runtimeImage: s.runtimeArn
-        ? undefined
-        : new AgentRuntimeImage(this, 'RuntimeImage', { buildArgs: s.runtimeBuildArgs }),
-      runtimeOptions: s.runtimeArn
-        ? (s.shellCommand ? { shellCommand: s.shellCommand } : undefined)
-        : {
-          runtimeName: s.runtimeName,
-          shellCommand: s.shellCommand,
-          idleSessionTimeout: s.idleSessionTimeoutMinutes !== undefined ? Duration.minutes(s.idleSessionTimeoutMinutes) : undefined,
-          maxLifetime: s.maxLifetimeHours !== undefined ? Duration.hours(s.maxLifetimeHours) : undefined,
-        },
-      apiKeySecret: s.apiKeySecret && !s.runtimeArn
-        ? { secret: secret('ApiKeySecret', s.apiKeySecret), field: s.apiKeyJsonField }
-        : undefined,
+      runtimeImage: s.runtimeBuildArgs ? new AgentRuntimeImage(this, 'RuntimeImage', { buildArgs: s.runtimeBuildArgs }) : undefined,
+      runtimeOptions: {
+        runtimeName: s.runtimeName,
+        shellCommand: s.shellCommand,
+        idleSessionTimeout: s.idleSessionTimeoutMinutes !== undefined ? Duration.minutes(s.idleSessionTimeoutMinutes) : undefined,
+        maxLifetime: s.maxLifetimeHours !== undefined ? Duration.hours(s.maxLifetimeHours) : undefined,
+      },
+      apiKeySecret: s.apiKeySecret ? { secret: secret('ApiKeySecret', s.apiKeySecret), field: s.apiKeyJsonField } : undefined,
       discord: s.discordSecret
         ? {
           botToken: { secret: secret('DiscordSecret', s.discordSecret), field: 'botToken' },
@@ -59,8 +55,8 @@ export class OabAgentCoreStack extends Stack {
       fargateSpot: s.fargateSpot,
       enableExecuteCommand: s.enableExecuteCommand,
       persistThreadMap: s.persistThreadMap,
-      stateRemovalPolicy: s.persistThreadMap === false ? undefined : (s.retainState ?? true) ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      logRetention: (s.logRetentionDays ?? 30) as RetentionDays,
+      stateRemovalPolicy: s.retainState === undefined ? undefined : s.retainState ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      logRetention: s.logRetentionDays as RetentionDays | undefined,
       cpu: s.cpu,
       memoryLimitMiB: s.memoryLimitMiB,
       openabVersion: s.openabVersion,

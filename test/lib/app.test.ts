@@ -139,6 +139,17 @@ describe('stage settings in cdk.json', () => {
       .toThrow(/stage name "Dev" must match[\s\S]*Dev\.logRetentionDays must be a CloudWatch Logs retention[\s\S]*Dev: set discordSecret or slackSecret/);
   });
 
+  test('a setting that does not fit the others fails the synth naming it, instead of being dropped', () => {
+    const RUNTIME = 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/kiro_agent-AbCdEf1234';
+    const synthWith = (settings: Record<string, unknown>) => () =>
+      buildApp(new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa: { discordSecret: 'd', ...settings } } } }));
+    // A runtime that exists already takes neither a name, nor a key, nor a build of the image.
+    expect(synthWith({ runtimeArn: RUNTIME, runtimeName: 'kiro_agent', apiKeySecret: 'k', runtimeBuildArgs: { A: '1' } }))
+      .toThrow(/runtimeImage cannot be combined with runtimeArn[\s\S]*apiKeySecret cannot be combined with runtimeArn[\s\S]*runtimeOptions\.runtimeName cannot be combined with runtimeArn/);
+    expect(synthWith({ persistThreadMap: false, retainState: true })).toThrow(/stateRemovalPolicy has no effect when persistThreadMap is false/);
+    expect(synthWith({ runtimeArn: RUNTIME, shellCommand: 'codex-acp' })).not.toThrow();
+  });
+
   test('stages may arrive as a JSON string (-c on the command line)', () => {
     expect(parseStages('{"qa":{"slackSecret":"s"}}')).toEqual({ qa: { slackSecret: 's' } });
     expect(() => parseStages(undefined)).toThrow('must be an object of stages');
