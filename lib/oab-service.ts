@@ -224,13 +224,17 @@ export interface OabServiceProps {
 }
 
 /** Fargate's CPU units and the memory (MiB) each allows. */
-const FARGATE_SIZES: Record<number, [number, number, number]> = {
-  256: [512, 2048, 512],
-  512: [1024, 4096, 1024],
-  1024: [2048, 8192, 1024],
-  2048: [4096, 16384, 1024],
-  4096: [8192, 30720, 1024],
+const FARGATE_SIZES: Record<number, readonly number[]> = {
+  256: [512, 1024, 2048],
+  512: steps(1024, 4096, 1024),
+  1024: steps(2048, 8192, 1024),
+  2048: steps(4096, 16384, 1024),
+  4096: steps(8192, 30720, 1024),
 };
+
+function steps(from: number, to: number, step: number): number[] {
+  return Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+}
 
 /**
  * OAB on ECS Fargate (linux/arm64) with the bundled bridge as its agent: one task (OAB
@@ -520,10 +524,9 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
   const size = FARGATE_SIZES[cpu];
   if (!size) {
     problems.push(`cpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate CPU units), got ${cpu}`);
-  } else {
-    const [min, max, step] = size;
-    const ok = Number.isInteger(memory) && memory >= min && memory <= max && memory % step === 0;
-    if (!ok) problems.push(`memoryLimitMiB must be from ${min} to ${max} in steps of ${step} for cpu ${cpu} (Fargate), got ${memory}`);
+  } else if (!size.includes(memory)) {
+    const allowed = size.length <= 4 ? `one of ${size.join(', ')}` : `from ${size[0]} to ${size[size.length - 1]} in steps of ${size[1] - size[0]}`;
+    problems.push(`memoryLimitMiB must be ${allowed} for cpu ${cpu} (Fargate), got ${memory}`);
   }
 
   if (props.persistThreadMap === false) {
