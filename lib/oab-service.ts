@@ -28,6 +28,7 @@ import {
   LOG_LEVELS,
   isSecretReference,
   throwIfInvalid,
+  validateNoExpansion,
   validateOneOf,
   validateQualifier,
   validateShellCommand,
@@ -495,13 +496,11 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     if (Token.isUnresolved(arg)) return;
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(arg)) problems.push(`bridge.extraArgs[${i}] must not contain newlines or control characters, got ${JSON.stringify(arg)}`);
-    if (arg.includes('${')) problems.push(`bridge.extraArgs[${i}] must not contain "\${" (OAB expands \${VAR} in its config file), got "${arg}"`);
+    problems.push(...validateNoExpansion(`bridge.extraArgs[${i}]`, arg));
   });
   const shell = props.runtime.shellCommand;
   problems.push(...validateShellCommand('runtime.shellCommand', shell));
-  if (!Token.isUnresolved(shell) && shell.includes('${')) {
-    problems.push(`runtime.shellCommand must not contain "\${" (OAB expands \${VAR} in its config file), got "${shell}"`);
-  }
+  problems.push(...validateNoExpansion('runtime.shellCommand', shell));
 
   if (props.vpc && props.cluster) problems.push('vpc cannot be combined with cluster (the cluster\'s VPC is used)');
   if (props.image) {

@@ -75,9 +75,15 @@ export function validateShellCommand(prop: string, value: string | undefined): s
 
 export function validateOneOf(prop: string, value: string | undefined, allowed: readonly string[]): string[] {
   if (value === undefined || Token.isUnresolved(value)) return [];
-  return allowed.includes(value)
-    ? []
-    : [`${prop} must be ${allowed.map((a) => `"${a}"`).join(' or ')}, got "${value}"`];
+  if (allowed.includes(value)) return [];
+  const quoted = allowed.map((a) => `"${a}"`);
+  return [`${prop} must be ${quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted[quoted.length - 1]}` : quoted[0]}, got "${value}"`];
+}
+
+/** OAB expands every `${…}` in its config file: a value that ends up there must not hold one. */
+export function validateNoExpansion(prop: string, value: string | undefined): string[] {
+  if (value === undefined || Token.isUnresolved(value) || !value.includes('${')) return [];
+  return [`${prop} must not contain "\${" (OAB expands \${VAR} in its config file), got "${value}"`];
 }
 
 /**

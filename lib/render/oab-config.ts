@@ -8,6 +8,7 @@
  */
 import { Token } from 'aws-cdk-lib';
 import { stringify } from 'smol-toml';
+import { validateNoExpansion, validateOneOf } from '../validation';
 
 export type BotMessagePolicy = 'off' | 'mentions' | 'all';
 export type MessageProcessingMode = 'per-message' | 'per-thread' | 'per-lane';
@@ -160,11 +161,7 @@ export function validateOabConfig(config: OabConfig): string[] {
     }
   }
   // OAB expands ${VAR} anywhere in the file: only our own placeholders may contain one.
-  for (const [path, value] of strings(withoutPlaceholders(config))) {
-    if (!Token.isUnresolved(value) && value.includes('${')) {
-      problems.push(`${path} must not contain "\${" (OAB expands \${VAR} in its config file), got "${value}"`);
-    }
-  }
+  for (const [path, value] of strings(withoutPlaceholders(config))) problems.push(...validateNoExpansion(path, value));
   return problems;
 }
 
@@ -184,14 +181,10 @@ function chatAccess(a: ChatAccessOptions): Record<string, unknown> {
 }
 
 function validateAccessEnums(prefix: string, a: ChatAccessOptions): string[] {
-  const problems: string[] = [];
-  if (a.allowBotMessages !== undefined && !BOT_POLICIES.includes(a.allowBotMessages)) {
-    problems.push(`${prefix}.allowBotMessages must be "off", "mentions" or "all", got "${a.allowBotMessages}"`);
-  }
-  if (a.messageProcessingMode !== undefined && !MODES.includes(a.messageProcessingMode)) {
-    problems.push(`${prefix}.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "${a.messageProcessingMode}"`);
-  }
-  return problems;
+  return [
+    ...validateOneOf(`${prefix}.allowBotMessages`, a.allowBotMessages, BOT_POLICIES),
+    ...validateOneOf(`${prefix}.messageProcessingMode`, a.messageProcessingMode, MODES),
+  ];
 }
 
 function validateIds(prop: string, ids: string[] | undefined, pattern: RegExp): string[] {

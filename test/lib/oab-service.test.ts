@@ -322,7 +322,7 @@ describe('OabService', () => {
     test.each<[string, Extra, string]>([
       ['neither Discord nor Slack', { discord: undefined }, 'at least one of discord or slack must be configured'],
       ['a cancel strategy other than stop or noop', { bridge: { cancelStrategy: 'kill' as never } }, 'bridge.cancelStrategy must be "stop" or "noop", got "kill"'],
-      ['an unknown log level', { bridge: { logLevel: 'trace' as never } }, 'bridge.logLevel must be "error" or "warn" or "info" or "debug", got "trace"'],
+      ['an unknown log level', { bridge: { logLevel: 'trace' as never } }, 'bridge.logLevel must be "error", "warn", "info" or "debug", got "trace"'],
       ['a relative log file', { bridge: { logFile: 'bridge.log' } }, 'bridge.logFile must be an absolute path'],
       ['a bridge option OAB would expand', { bridge: { extraArgs: ['--endpoint-url', '${URL}'] } }, 'bridge.extraArgs[1] must not contain "${"'],
       ['a hyphenated endpoint', { bridge: { qualifier: 'my-endpoint' } }, 'bridge.qualifier must be a runtime endpoint name'],
