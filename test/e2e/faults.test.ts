@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { burstText, bigText } from '../support/patterns';
 import { Harness, hwmMiB, remoteOf, useHarness } from '../support/bridge-harness';
 import type { DropHow } from '../support/emulator';
-
+import { AcpClientDriver } from '../support/acp-client-driver';
+import * as path from 'node:path';
 
 async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -76,6 +77,31 @@ describe('faults: every close code of the protocol', () => {
     expect(err.code).toBe(-32603);
     expect(err.message).toContain(message);
     expect((await exited).code).toBe(1);
+  });
+
+  test('a second bridge taking the shell (a real 4000): the first ends its prompt with the reason and exits 1, the second serves', async () => {
+    const sessionId = await h.newThread();
+    const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    const exited = exitOf(h);
+    // OAB's thread moved to another bridge (a second task, a restart): it loads the same session.
+    const other = await AcpClientDriver.start();
+    try {
+      await other.spawn(process.execPath, h.bridgeArgs(['--log-file', path.join(h.dir, 'bridge-2.log')]), { env: h.bridgeEnv(), replaceEnv: true });
+      await other.initialize({ timeoutMs: 30_000 });
+      expect(await other.loadSession(sessionId, '/tmp', { timeoutMs: 30_000 })).toEqual({});
+      const err = await turn;
+      expect(err.code).toBe(-32603);
+      expect(err.message).toContain('another client attached');
+      expect((await exited).code).toBe(1);
+      const closes = h.emulator.stats().connections.filter((c) => c.sessionId === remoteOf(sessionId).runtimeSessionId).map((c) => c.closeCode);
+      expect(closes[0]).toBe(4000);
+      // The agent may still be streaming the first bridge's turn, and ACP updates carry no turn id:
+      // the rest of that stream can reach the new client around this answer.
+      expect((await other.prompt(sessionId, 'after the takeover')).text).toContain('echo: after the takeover');
+    } finally {
+      await other.dispose();
+    }
   });
 
   test('a refused reattach (404: the runtime is gone) fails the prompt at once, with the reason', async () => {
