@@ -102,9 +102,9 @@ describe('bad input on stdin', () => {
       expect(replies[0].error.code).toBe(-32600);
       expect(replies[0].error.message).toContain('larger than');
       expect(replies[1].id).toBe(2);
-      // 200 MiB went through; at its peak the bridge held at most its 64 MiB limit (and the
-      // chunks in flight), never the whole line.
-      expect(hwmMiB(child.pid!) - baseline).toBeLessThan(64 + 24);
+      // 200 MiB went through; at its peak the bridge held its 64 MiB limit and the read buffers
+      // awaiting collection (up to ~34 MiB seen on a loaded machine), never the whole line.
+      expect(hwmMiB(child.pid!) - baseline).toBeLessThan(64 + 64);
     } finally {
       child.kill('SIGKILL');
     }
