@@ -13,7 +13,15 @@ export const ENV_WORKLOAD_NAME = 'AGENTCORE_WORKLOAD_NAME';
 export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
 
 /** Where the Token Vault keeps the key. */
-export type ApiKeyStorage = 'managed' | 'external';
+export enum ApiKeyStorage {
+  /**
+   * CloudFormation resolves a dynamic reference to your secret at deploy and the Token
+   * Vault keeps its own copy (`bedrock-agentcore-identity!…`).
+   */
+  MANAGED = 'managed',
+  /** The Token Vault reads your secret whenever the key is requested; nothing is copied. */
+  EXTERNAL = 'external',
+}
 
 /** An API key in the AgentCore Token Vault, and the workload identity that may read it. */
 export interface IAgentApiKey {
@@ -39,25 +47,30 @@ export interface AgentApiKeyProps {
   readonly secret: secretsmanager.ISecret;
   /**
    * The JSON field of the secret that holds the key, for a secret like `{"apiKey":"…"}`.
-   * With `storage: 'managed'`, `null` means the whole secret string is the key.
    * @default 'apiKey'
    */
-  readonly jsonField?: string | null;
+  readonly jsonField?: string;
   /**
-   * `'external'`: the Token Vault reads your secret whenever the key is requested; there
+   * The whole secret string is the key, not a JSON field of it (`storage: MANAGED` only:
+   * the Token Vault reads an external secret's JSON field). Conflicts with `jsonField`.
+   * @default false
+   */
+  readonly wholeSecretString?: boolean;
+  /**
+   * `EXTERNAL`: the Token Vault reads your secret whenever the key is requested; there
    * is no copy, rotation takes effect at once, and the runtime role is granted read on
    * that one secret (plus kms:Decrypt if it has a customer managed key).
-   * `'managed'`: CloudFormation resolves a dynamic reference to your secret at deploy and
+   * `MANAGED`: CloudFormation resolves a dynamic reference to your secret at deploy and
    * the Token Vault keeps its own copy (`bedrock-agentcore-identity!…`); a new secret
    * value reaches it only when the template changes (see `secretVersionId`), and because
    * that copy's ARN is not a usable CloudFormation attribute, the runtime role can read
    * `bedrock-agentcore-identity!*` (all Token Vault copies in the account and Region).
    * Either way the template holds a reference, never the key.
-   * @default 'external'
+   * @default ApiKeyStorage.EXTERNAL
    */
   readonly storage?: ApiKeyStorage;
   /**
-   * Pin a secret version (`storage: 'managed'` only): the copy is refreshed when this changes.
+   * Pin a secret version (`storage: MANAGED` only): the copy is refreshed when this changes.
    * @default - the current version when the stack is deployed
    */
   readonly secretVersionId?: string;
@@ -100,8 +113,8 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
   constructor(scope: Construct, id: string, props: AgentApiKeyProps) {
     super(scope, id);
     throwIfInvalid(this, validateAgentApiKeyProps(props));
-    this.storage = props.storage ?? 'external';
-    const jsonField = props.jsonField === null ? undefined : (props.jsonField ?? DEFAULT_API_KEY_JSON_FIELD);
+    this.storage = props.storage ?? ApiKeyStorage.EXTERNAL;
+    const jsonField = props.wholeSecretString ? undefined : (props.jsonField ?? DEFAULT_API_KEY_JSON_FIELD);
     this.secret = props.secret;
     // A full ARN when we have one, else the name: a partial ARN is not a valid secret id.
     const secretId = props.secret.secretFullArn ?? props.secret.secretName;
@@ -112,11 +125,11 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
     this.provider = new ApiKeyCredentialProvider(this, 'Provider', {
       apiKeyCredentialProviderName: props.credentialProviderName,
       // A dynamic reference ({{resolve:secretsmanager:…}}); CloudFormation resolves it at deploy.
-      apiKey: this.storage === 'managed'
+      apiKey: this.storage === ApiKeyStorage.MANAGED
         ? SecretValue.secretsManager(secretId, { jsonField, versionId: props.secretVersionId })
         : undefined,
     });
-    if (this.storage === 'external') {
+    if (this.storage === ApiKeyStorage.EXTERNAL) {
       const cfn = this.provider.node.defaultChild as CfnApiKeyCredentialProvider;
       cfn.apiKeySecretSource = 'EXTERNAL';
       cfn.apiKeySecretConfig = { secretId, jsonKey: jsonField! };
@@ -156,7 +169,7 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
 
   /** Read access to the secret behind the key: yours, or the Token Vault's copies. */
   private grantSecretRead(grantee: iam.IGrantable): iam.Grant {
-    if (this.storage === 'external') {
+    if (this.storage === ApiKeyStorage.EXTERNAL) {
       // GetSecretValue and DescribeSecret on this one secret, and kms:Decrypt when it has a customer managed key.
       return this.secret.grantRead(grantee);
     }
@@ -178,13 +191,14 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
 }
 
 export function validateAgentApiKeyProps(props: AgentApiKeyProps): string[] {
-  const problems = validateOneOf('storage', props.storage, ['managed', 'external']);
+  const problems = validateOneOf('storage', props.storage, Object.values(ApiKeyStorage));
   const isToken = (v: string) => Token.isUnresolved(v);
-  if ((props.storage ?? 'external') === 'external') {
-    if (props.jsonField === null) problems.push('jsonField cannot be null when storage is "external" (the Token Vault reads one JSON field of your secret)');
+  if (props.wholeSecretString && props.jsonField !== undefined) problems.push('jsonField cannot be combined with wholeSecretString (the key is either one JSON field or the whole string)');
+  if ((props.storage ?? ApiKeyStorage.EXTERNAL) === ApiKeyStorage.EXTERNAL) {
+    if (props.wholeSecretString) problems.push('wholeSecretString requires storage "managed" (the Token Vault reads one JSON field of an external secret)');
     if (props.secretVersionId !== undefined) problems.push('secretVersionId applies only to storage "managed" (an external secret is always read at its current version)');
   }
-  if (typeof props.jsonField === 'string' && !isToken(props.jsonField) && !JSON_FIELD.test(props.jsonField)) {
+  if (props.jsonField !== undefined && !isToken(props.jsonField) && !JSON_FIELD.test(props.jsonField)) {
     problems.push(`jsonField must be 1-256 characters without ":", got "${props.jsonField}"`);
   }
   const p = props.credentialProviderName;

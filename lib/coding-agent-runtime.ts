@@ -76,12 +76,8 @@ export interface RuntimeVpcOptions {
   readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
-export interface CodingAgentRuntimeProps {
-  /**
-   * The agent's container image.
-   * @default - `new AgentRuntimeImage()`: this package's `runtimes/kiro`, built for linux/arm64
-   */
-  readonly image?: IAgentRuntimeImage;
+/** The runtime's settings, apart from its image and API key (shared with {@link OabAgentCoreProps.runtimeOptions}). */
+export interface CodingAgentRuntimeOptions {
   /**
    * The runtime name (`^[a-zA-Z][a-zA-Z0-9_]{0,47}$`, unique per account and Region).
    * @default - a name derived from this construct's path
@@ -91,13 +87,6 @@ export interface CodingAgentRuntimeProps {
    * @default - no description
    */
   readonly description?: string;
-  /**
-   * The Token Vault API key the agent fetches at boot. Sets `AGENTCORE_WORKLOAD_NAME` and
-   * `AGENTCORE_CREDENTIAL_PROVIDER` on the runtime and grants the execution role exactly
-   * what reading that key needs.
-   * @default - no API key: the agent signs in some other way
-   */
-  readonly apiKey?: IAgentApiKey;
   /**
    * @default - public network
    */
@@ -145,6 +134,21 @@ export interface CodingAgentRuntimeProps {
    * @default - none
    */
   readonly tags?: Record<string, string>;
+}
+
+export interface CodingAgentRuntimeProps extends CodingAgentRuntimeOptions {
+  /**
+   * The agent's container image.
+   * @default - `new AgentRuntimeImage()`: this package's `runtimes/kiro`, built for linux/arm64
+   */
+  readonly image?: IAgentRuntimeImage;
+  /**
+   * The Token Vault API key the agent fetches at boot. Sets `AGENTCORE_WORKLOAD_NAME` and
+   * `AGENTCORE_CREDENTIAL_PROVIDER` on the runtime and grants the execution role exactly
+   * what reading that key needs.
+   * @default - no API key: the agent signs in some other way
+   */
+  readonly apiKey?: IAgentApiKey;
 }
 
 /** Attributes for {@link CodingAgentRuntime.fromRuntimeArn}. */

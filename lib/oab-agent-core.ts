@@ -2,14 +2,11 @@ import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AgentApiKey, type ApiKeyStorage, type IAgentApiKey } from './agent-api-key';
 import type { IAgentRuntimeImage } from './agent-runtime-image';
-import { CodingAgentRuntime, type CodingAgentRuntimeProps, type ICodingAgentRuntime, validateCodingAgentRuntimeProps } from './coding-agent-runtime';
-import { OabService, type OabServiceProps, type SecretField } from './oab-service';
+import { CodingAgentRuntime, type CodingAgentRuntimeOptions, type ICodingAgentRuntime, validateCodingAgentRuntimeProps } from './coding-agent-runtime';
+import { OabService, type OabServiceOptions, type SecretField } from './oab-service';
 import { throwIfInvalid } from './validation';
 
-/** Settings of the runtime created by {@link OabAgentCore}. */
-export type OabAgentCoreRuntimeOptions = Omit<CodingAgentRuntimeProps, 'image' | 'apiKey'>;
-
-export interface OabAgentCoreProps extends Omit<OabServiceProps, 'runtime'> {
+export interface OabAgentCoreProps extends OabServiceOptions {
   /**
    * Use this runtime instead of creating one (no image, API key or runtime is created).
    * @default - a new CodingAgentRuntime
@@ -25,7 +22,7 @@ export interface OabAgentCoreProps extends Omit<OabServiceProps, 'runtime'> {
    * Settings for the runtime created here (name, VPC, lifecycle, session storage, environment, shell command).
    * @default - CodingAgentRuntime's defaults
    */
-  readonly runtimeOptions?: OabAgentCoreRuntimeOptions;
+  readonly runtimeOptions?: CodingAgentRuntimeOptions;
   /**
    * The coding agent's image.
    * @default - `new AgentRuntimeImage()` (runtimes/kiro, linux/arm64)
@@ -39,7 +36,7 @@ export interface OabAgentCoreProps extends Omit<OabServiceProps, 'runtime'> {
   readonly apiKeySecret?: SecretField;
   /**
    * How the Token Vault keeps the key from `apiKeySecret`.
-   * @default 'external' - the Token Vault reads your secret; nothing is copied
+   * @default ApiKeyStorage.EXTERNAL - the Token Vault reads your secret; nothing is copied
    */
   readonly apiKeyStorage?: ApiKeyStorage;
   /**

@@ -21,10 +21,9 @@ import {
   renderOabConfig,
   validateOabConfig,
 } from './render/oab-config';
+import { BridgeLogLevel, type BridgeOptions, CancelStrategy } from './bridge-options';
 import {
   CANCEL_STRATEGIES,
-  type BridgeLogLevel,
-  type CancelStrategy,
   LOG_LEVELS,
   isSecretReference,
   throwIfInvalid,
@@ -90,39 +89,8 @@ export interface PoolOptions {
   readonly sessionTtlHours?: number;
 }
 
-export interface BridgeOptions {
-  /**
-   * What `session/cancel` does: `stop` ends the remote agent process, `noop` ignores it.
-   * Both need only the shell permission.
-   * @default 'stop'
-   */
-  readonly cancelStrategy?: CancelStrategy;
-  /**
-   * @default 'info'
-   */
-  readonly logLevel?: BridgeLogLevel;
-  /**
-   * Where the bridge writes its log. The default is a named pipe that the container
-   * command copies to the container's stdout, so bridge logs land in the OAB log stream.
-   * @default '/tmp/openab/bridge-log.fifo'
-   */
-  readonly logFile?: string;
-  /**
-   * The runtime endpoint to open shells on (`--qualifier`); the task role is granted it.
-   * @default 'DEFAULT'
-   */
-  readonly qualifier?: string;
-  /**
-   * More bridge options, appended to its command line as given (see `node dist/bridge.js --help`),
-   * e.g. `['--launcher', 'none']`.
-   * @default - none
-   */
-  readonly extraArgs?: string[];
-}
-
-export interface OabServiceProps {
-  /** The AgentCore Runtime the bridge drives; the task role gets `grantShellAccess` on it and nothing else for AgentCore. */
-  readonly runtime: ICodingAgentRuntime;
+/** Everything about OAB's service but the runtime it drives (shared with {@link OabAgentCoreProps}). */
+export interface OabServiceOptions {
   /**
    * @default - no Discord (then `slack` is required)
    */
@@ -144,7 +112,7 @@ export interface OabServiceProps {
    * Not for secrets: the file is stored in the task definition.
    * @default - none
    */
-  readonly additionalConfig?: Record<string, Record<string, unknown>>;
+  readonly additionalConfig?: Record<string, Record<string, any>>;
   /**
    * @default - a new VPC: 2 AZs, public subnets only, no NAT gateway, flow logs on
    */
@@ -224,6 +192,11 @@ export interface OabServiceProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
+export interface OabServiceProps extends OabServiceOptions {
+  /** The AgentCore Runtime the bridge drives; the task role gets `grantShellAccess` on it and nothing else for AgentCore. */
+  readonly runtime: ICodingAgentRuntime;
+}
+
 /** Fargate's CPU units and the memory (MiB) each allows. */
 const FARGATE_SIZES: Record<number, readonly number[]> = {
   256: [512, 1024, 2048],
@@ -259,8 +232,8 @@ export class OabService extends Construct {
   constructor(scope: Construct, id: string, props: OabServiceProps) {
     super(scope, id);
     const bridge = {
-      cancelStrategy: props.bridge?.cancelStrategy ?? 'stop',
-      logLevel: props.bridge?.logLevel ?? 'info',
+      cancelStrategy: props.bridge?.cancelStrategy ?? CancelStrategy.STOP,
+      logLevel: props.bridge?.logLevel ?? BridgeLogLevel.INFO,
       logFile: props.bridge?.logFile ?? BRIDGE_LOG_FIFO,
       qualifier: props.bridge?.qualifier ?? DEFAULT_QUALIFIER,
       extraArgs: props.bridge?.extraArgs,

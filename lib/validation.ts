@@ -15,7 +15,7 @@ export const RUNTIME_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 export const ENV_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,99}$/;
 
 // What the bridge's command line accepts, from the bridge itself.
-export { CANCEL_STRATEGIES, type CancelStrategy, LOG_LEVELS, type LogLevel as BridgeLogLevel, QUALIFIER_PATTERN } from '../bridge/src/options';
+export { CANCEL_STRATEGIES, LOG_LEVELS, QUALIFIER_PATTERN } from '../bridge/src/options';
 
 /** Thrown by a construct whose props fail validation; lists every problem found. */
 export class PropsValidationError extends Error {

@@ -39,7 +39,7 @@ export interface BridgeCommandOptions {
   /** @default '/app/bridge.js' */
   readonly bridgePath?: string;
   /** More bridge options, appended as given. @default - none */
-  readonly extraArgs?: readonly string[];
+  readonly extraArgs?: string[];
 }
 
 /** `[agent] command` and `args` for OAB: plain node running the bundled bridge. */

@@ -7,11 +7,32 @@
  * so no other value may contain one.
  */
 import { Token } from 'aws-cdk-lib';
-import { stringify } from 'smol-toml';
 import { validateNoExpansion, validateOneOf } from '../validation';
 
-export type BotMessagePolicy = 'off' | 'mentions' | 'all';
-export type MessageProcessingMode = 'per-message' | 'per-thread' | 'per-lane';
+// smol-toml ships CommonJS (its "require" export) with ES module typings only, which this
+// CommonJS library cannot import by name; it is loaded as CommonJS, typed from those typings.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { stringify } = require('smol-toml') as typeof import('smol-toml', { with: { 'resolution-mode': 'import' } });
+
+/** Whether OAB processes messages from other bots (`allow_bot_messages`). */
+export enum BotMessagePolicy {
+  /** Never. */
+  OFF = 'off',
+  /** Only when they mention this bot. */
+  MENTIONS = 'mentions',
+  /** Always. */
+  ALL = 'all',
+}
+
+/** How OAB batches arriving messages into prompts (`message_processing_mode`). */
+export enum MessageProcessingMode {
+  /** One prompt per message. */
+  PER_MESSAGE = 'per-message',
+  /** Messages that arrive during a turn are batched per thread. */
+  PER_THREAD = 'per-thread',
+  /** Messages that arrive during a turn are batched per lane. */
+  PER_LANE = 'per-lane',
+}
 
 /** Who may talk to the bot, shared by Discord and Slack. */
 export interface ChatAccessOptions {
@@ -88,7 +109,7 @@ export interface OabConfig {
    * More top-level tables (`reactions`, `markdown`, `stt`, `cron`…), rendered as given.
    * @default - none
    */
-  readonly additionalSections?: Record<string, Record<string, unknown>>;
+  readonly additionalSections?: Record<string, Record<string, any>>;
 }
 
 /** Sections rendered from typed values, which `additionalSections` may not replace. */
@@ -167,8 +188,8 @@ export function validateOabConfig(config: OabConfig): string[] {
 
 const DISCORD_ID = /^\d{1,20}$/;
 const SLACK_ID = /^[A-Z0-9]{1,32}$/;
-const BOT_POLICIES: readonly BotMessagePolicy[] = ['off', 'mentions', 'all'];
-const MODES: readonly MessageProcessingMode[] = ['per-message', 'per-thread', 'per-lane'];
+const BOT_POLICIES: readonly string[] = Object.values(BotMessagePolicy);
+const MODES: readonly string[] = Object.values(MessageProcessingMode);
 
 function chatAccess(a: ChatAccessOptions): Record<string, unknown> {
   return {

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { AgentApiKey, ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../lib';
+import { AgentApiKey, ApiKeyStorage, ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../lib';
 import { actionsOf, flattenCfn, logicalIdOf, newStack, resourcesOf, secretNamed, statementsOfRole } from './support';
 
 const SECRET_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/kiro-AbCdEf';
@@ -36,7 +36,7 @@ describe('AgentApiKey', () => {
   });
 
   test('storage "managed" copies the key through a dynamic reference, never the value', () => {
-    const { template } = withGrantee({ storage: 'managed' });
+    const { template } = withGrantee({ storage: ApiKeyStorage.MANAGED });
     template.hasResourceProperties('AWS::BedrockAgentCore::ApiKeyCredentialProvider', {
       ApiKey: '{{resolve:secretsmanager:openab/kiro:SecretString:apiKey::}}',
       ApiKeySecretSource: Match.absent(),
@@ -45,7 +45,7 @@ describe('AgentApiKey', () => {
 
   test('storage "managed" can pin a version and read the whole secret string', () => {
     const stack = newStack();
-    new AgentApiKey(stack, 'ApiKey', { secret: secretNamed(stack, 'openab/kiro'), storage: 'managed', jsonField: null, secretVersionId: 'v-123' });
+    new AgentApiKey(stack, 'ApiKey', { secret: secretNamed(stack, 'openab/kiro'), storage: ApiKeyStorage.MANAGED, wholeSecretString: true, secretVersionId: 'v-123' });
     Template.fromStack(stack).hasResourceProperties('AWS::BedrockAgentCore::ApiKeyCredentialProvider', {
       ApiKey: '{{resolve:secretsmanager:openab/kiro:SecretString:::v-123}}',
     });
@@ -90,7 +90,7 @@ describe('AgentApiKey', () => {
   });
 
   test('storage "managed" grants read of the Token Vault copies, and says why', () => {
-    const { stack, statements } = withGrantee({ storage: 'managed' });
+    const { stack, statements } = withGrantee({ storage: ApiKeyStorage.MANAGED });
     const secretResources = statements.filter((s) => actionsOf([s]).includes('secretsmanager:GetSecretValue')).flatMap(resourcesOf).map(flattenCfn);
     expect(secretResources).toEqual([expect.stringMatching(/:secret:bedrock-agentcore-identity!\*$/)]);
     const role = stack.node.findChild('RuntimeRole');
@@ -112,7 +112,8 @@ describe('AgentApiKey', () => {
       ['a provider name with a space', { credentialProviderName: 'kiro key' }, 'credentialProviderName must match'],
       ['a two character workload name', { workloadIdentityName: 'ab' }, 'workloadIdentityName must match'],
       ['an unknown storage', { storage: 'vault' as never }, 'storage must be "managed" or "external", got "vault"'],
-      ['a whole-string secret with external storage', { jsonField: null }, 'jsonField cannot be null when storage is "external"'],
+      ['a whole-string secret with external storage', { wholeSecretString: true }, 'wholeSecretString requires storage "managed"'],
+      ['a whole-string secret and a JSON field', { storage: ApiKeyStorage.MANAGED, wholeSecretString: true, jsonField: 'key' }, 'jsonField cannot be combined with wholeSecretString'],
       ['a version pin with external storage', { secretVersionId: 'v1' }, 'secretVersionId applies only to storage "managed"'],
       ['a JSON field with a colon', { jsonField: 'a:b' }, 'jsonField must be 1-256 characters without ":"'],
     ])('%s', (_title, props, message) => {

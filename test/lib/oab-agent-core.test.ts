@@ -1,6 +1,6 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { AgentApiKey, CodingAgentRuntime, OabAgentCore, type OabAgentCoreProps } from '../../lib';
+import { AgentApiKey, ApiKeyStorage, CodingAgentRuntime, OabAgentCore, type OabAgentCoreProps } from '../../lib';
 import { flattenCfn, logicalIdOf, newStack, RUNTIME_ARN, secretNamed, statementsOfRole } from './support';
 
 function oabAgentCore(extra: (stack: ReturnType<typeof newStack>) => Partial<OabAgentCoreProps> = () => ({})) {
@@ -31,7 +31,7 @@ describe('OabAgentCore', () => {
   });
 
   test('by default the Token Vault reads the key from your secret; "managed" has it copied through a dynamic reference, never the key', () => {
-    const { stack } = oabAgentCore((s) => ({ apiKeySecret: { secret: secretNamed(s, 'openab/kiro') }, apiKeyStorage: 'managed' }));
+    const { stack } = oabAgentCore((s) => ({ apiKeySecret: { secret: secretNamed(s, 'openab/kiro') }, apiKeyStorage: ApiKeyStorage.MANAGED }));
     const providers = Template.fromStack(stack).findResources('AWS::BedrockAgentCore::ApiKeyCredentialProvider');
     const apiKey = flattenCfn(Object.values(providers)[0].Properties.ApiKey);
     expect(apiKey).toMatch(/^\{\{resolve:secretsmanager:.*openab\/kiro.*:SecretString:apiKey::\}\}$/);
@@ -72,7 +72,7 @@ describe('OabAgentCore', () => {
       ['an API key and an API key secret', (s) => ({ apiKeySecret: { secret: secretNamed(s, 'k') }, apiKey: new AgentApiKey(s, 'K', { secret: secretNamed(s, 'k2') }) }), 'apiKeySecret and apiKey cannot both be given'],
       ['a bad runtime ARN', () => ({ runtimeArn: 'arn:aws:bedrock-agentcore:us-east-1:123:runtime/x' }), 'runtimeArn has an invalid account id "123" (12 digits expected)'],
       ['a bad runtime name', () => ({ runtimeOptions: { runtimeName: 'team-agent' } }), 'runtimeOptions.runtimeName must match'],
-      ['a key storage with no key secret', () => ({ apiKeyStorage: 'managed' }), 'apiKeyStorage requires apiKeySecret'],
+      ['a key storage with no key secret', () => ({ apiKeyStorage: ApiKeyStorage.MANAGED }), 'apiKeyStorage requires apiKeySecret'],
     ])('%s', (_title, extra, message) => {
       expect(() => oabAgentCore(extra)).toThrow(message);
     });

@@ -7,13 +7,11 @@ import {
   BRIDGE_INHERIT_ENV,
   BRIDGE_LOG_FIFO,
   bridgeCommand,
-  type OabConfig,
   OAB_HEALTH_CHECK,
   oabContainerCommand,
   OAB_CONFIG_PATH,
-  renderOabConfig,
-  validateOabConfig,
-} from '../../lib';
+} from '../../lib/render/oab-command';
+import { BotMessagePolicy, MessageProcessingMode, type OabConfig, renderOabConfig, validateOabConfig } from '../../lib/render/oab-config';
 import { RUNTIME_ARN } from './support';
 
 /** The container health check OabService sets (CMD-SHELL). */
@@ -37,7 +35,7 @@ function config(extra: Partial<OabConfig> = {}): OabConfig {
 describe('renderOabConfig', () => {
   test('renders a Discord section whose token is a variable OAB expands, never a value', () => {
     const doc = parse(renderOabConfig(config({
-      discord: { botTokenVariable: 'DISCORD_BOT_TOKEN', allowedChannels: ['123456789012345678'], allowBotMessages: 'mentions', allowDm: false },
+      discord: { botTokenVariable: 'DISCORD_BOT_TOKEN', allowedChannels: ['123456789012345678'], allowBotMessages: BotMessagePolicy.MENTIONS, allowDm: false },
     })));
     expect(doc.discord).toEqual({
       bot_token: '${DISCORD_BOT_TOKEN}',
@@ -50,7 +48,7 @@ describe('renderOabConfig', () => {
 
   test('renders a Slack section with both tokens as variables', () => {
     const doc = parse(renderOabConfig({
-      slack: { botTokenVariable: 'SLACK_BOT_TOKEN', appTokenVariable: 'SLACK_APP_TOKEN', allowedChannels: ['C0123ABCD'], messageProcessingMode: 'per-thread' },
+      slack: { botTokenVariable: 'SLACK_BOT_TOKEN', appTokenVariable: 'SLACK_APP_TOKEN', allowedChannels: ['C0123ABCD'], messageProcessingMode: MessageProcessingMode.PER_THREAD },
       agent: AGENT,
     }));
     expect(doc.slack).toEqual({

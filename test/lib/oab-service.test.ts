@@ -6,7 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { parse } from 'smol-toml';
 import { parseBridgeArgs } from '../../bridge/src/args';
-import { CodingAgentRuntime, DEFAULT_NODE_VERSION, DEFAULT_OPENAB_VERSION, OabService, type OabServiceProps } from '../../lib';
+import { BridgeLogLevel, CancelStrategy, CodingAgentRuntime, DEFAULT_NODE_VERSION, DEFAULT_OPENAB_VERSION, OabService, type OabServiceProps } from '../../lib';
 import {
   actionsOf,
   dockerAssets,
@@ -142,7 +142,7 @@ describe('OabService', () => {
   });
 
   test('the bridge endpoint chosen is the endpoint granted', () => {
-    const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug', extraArgs: ['--launcher', 'none'] } });
+    const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: CancelStrategy.NOOP, logLevel: BridgeLogLevel.DEBUG, extraArgs: ['--launcher', 'none'] } });
     const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
     expect(statements[0].Resource).toEqual([RUNTIME_ARN, `${RUNTIME_ARN}/runtime-endpoint/canary`]);
     const args: string[] = renderedConfig(template).agent.args;
@@ -150,14 +150,14 @@ describe('OabService', () => {
     expect(args.slice(-2)).toEqual(['--launcher', 'none']);
   });
 
-  test.each(['stop', 'noop'] as const)('with the %s cancel strategy the task role gets the shell action and no other AgentCore action', (cancelStrategy) => {
+  test.each([CancelStrategy.STOP, CancelStrategy.NOOP])('with the %s cancel strategy the task role gets the shell action and no other AgentCore action', (cancelStrategy) => {
     const { template } = oabTemplate({ bridge: { cancelStrategy } });
     const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
     expect(actionsOf(statements).filter((a) => a.startsWith('bedrock-agentcore:'))).toEqual(['bedrock-agentcore:InvokeAgentRuntimeCommandShell']);
   });
 
   test('the rendered agent command is one the bundled bridge accepts', () => {
-    const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug' } });
+    const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: CancelStrategy.NOOP, logLevel: BridgeLogLevel.DEBUG } });
     const { command, args } = renderedConfig(template).agent;
     expect(command).toBe('node');
     expect(args[0]).toBe('/app/bridge.js');

@@ -13,17 +13,19 @@ import { Construct } from 'constructs';
 import {
   AgentApiKey,
   AgentRuntimeImage,
+  ApiKeyStorage,
   type AgentRuntimeImageProps,
   CodingAgentRuntime,
   type CodingAgentRuntimeProps,
   type ICodingAgentRuntime,
+  MessageProcessingMode,
   OabAgentCore,
   type OabAgentCoreProps,
   OabService,
   type OabServiceProps,
   parseStages,
-  PropsValidationError,
 } from '../../lib';
+import { PropsValidationError } from '../../lib/validation';
 import { importedRuntime, newStack, RUNTIME_ARN, secretNamed } from './support';
 
 /** The error `fn` throws; fails the test if it throws none. */
@@ -205,7 +207,7 @@ describe('OabService validation messages', () => {
       cpu: 4096,
       memoryLimitMiB: 8192,
       bridge: { extraArgs: ['--launcher', 'none', '$HOME'] },
-      discord: { botToken: { secret: secretNamed(stack, 'd') }, messageProcessingMode: 'per-lane' },
+      discord: { botToken: { secret: secretNamed(stack, 'd') }, messageProcessingMode: MessageProcessingMode.PER_LANE },
       additionalConfig: { markdown: { footer: 'costs $5 {each}' } },
     }))).not.toThrow();
     expect(() => newService((stack) => slackOnly(stack, 'per-thread'))).not.toThrow();
@@ -293,7 +295,7 @@ describe('OabAgentCore validation messages', () => {
       ['apiKey cannot be combined with runtimeArn (no runtime is created here)']],
     ['an API key secret with a brought runtime', (s) => ({ runtime: brought(s), apiKeySecret: { secret: secretNamed(s, 'openab/kiro') } }),
       ['apiKeySecret cannot be combined with runtime (no runtime is created here)']],
-    ['a key storage with a runtime ARN (not reported as missing its secret)', () => ({ runtimeArn: RUNTIME_ARN, apiKeyStorage: 'managed' }),
+    ['a key storage with a runtime ARN (not reported as missing its secret)', () => ({ runtimeArn: RUNTIME_ARN, apiKeyStorage: ApiKeyStorage.MANAGED }),
       ['apiKeyStorage cannot be combined with runtimeArn (no runtime is created here)']],
     ['a shell command option with a brought runtime', (s) => ({ runtime: brought(s), runtimeOptions: { shellCommand: 'codex-acp' } }),
       ['runtimeOptions.shellCommand cannot be combined with runtime (no runtime is created here)']],

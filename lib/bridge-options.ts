@@ -1,0 +1,53 @@
+/**
+ * How OabService starts the bridge: the options it renders onto the bridge's command line.
+ * The accepted values are the bridge's own (bridge/src/options.ts); these enums name them
+ * for every CDK language, and a test keeps the two lists equal.
+ */
+
+/** What the bridge does on `session/cancel` (`--cancel-strategy`). */
+export enum CancelStrategy {
+  /** End the remote agent process; the next prompt starts it again and reloads the conversation. */
+  STOP = 'stop',
+  /** Leave the agent process running. */
+  NOOP = 'noop',
+}
+
+/** The least severe bridge log events written (`--log-level`). */
+export enum BridgeLogLevel {
+  ERROR = 'error',
+  WARN = 'warn',
+  INFO = 'info',
+  /** Also message sizes and protocol detail; never message contents at any other level. */
+  DEBUG = 'debug',
+}
+
+/** Bridge settings for {@link OabServiceOptions.bridge}. */
+export interface BridgeOptions {
+  /**
+   * What `session/cancel` does: `STOP` ends the remote agent process, `NOOP` ignores it.
+   * Both need only the shell permission.
+   * @default CancelStrategy.STOP
+   */
+  readonly cancelStrategy?: CancelStrategy;
+  /**
+   * @default BridgeLogLevel.INFO
+   */
+  readonly logLevel?: BridgeLogLevel;
+  /**
+   * Where the bridge writes its log. The default is a named pipe that the container
+   * command copies to the container's stdout, so bridge logs land in the OAB log stream.
+   * @default '/tmp/openab/bridge-log.fifo'
+   */
+  readonly logFile?: string;
+  /**
+   * The runtime endpoint to open shells on (`--qualifier`); the task role is granted it.
+   * @default 'DEFAULT'
+   */
+  readonly qualifier?: string;
+  /**
+   * More bridge options, appended to its command line as given (see `node dist/bridge.js --help`),
+   * e.g. `['--launcher', 'none']`.
+   * @default - none
+   */
+  readonly extraArgs?: string[];
+}
