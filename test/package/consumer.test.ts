@@ -33,6 +33,8 @@ const TSCONFIG = {
     strict: true, noImplicitAny: true, noUnusedLocals: true, noImplicitReturns: true,
     // The installed typings are checked too: ours must compile in a strict app.
     skipLibCheck: false, types: [], outDir: 'out', rootDir: 'src',
+    // The synth tests run the output: nothing is emitted from code that does not compile.
+    noEmitOnError: true,
   },
   include: ['src'],
 };
