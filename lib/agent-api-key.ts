@@ -7,10 +7,10 @@ import { API_KEY_READ_ACTIONS, API_KEY_SECRET_ACTIONS, WORKLOAD_TOKEN_ACTIONS } 
 import { acknowledgeWildcardResources } from './private/nag';
 import { throwIfInvalid, validateOneOf } from './validation';
 
-/** The runtime environment variable that names the workload identity to get a token for. */
-export const ENV_WORKLOAD_NAME = 'AGENTCORE_WORKLOAD_NAME';
-/** The runtime environment variable that names the Token Vault API key credential provider. */
-export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
+import { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../shared/contract/runtime-env';
+
+// The runtime environment variables that name the workload identity and the credential provider.
+export { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME };
 
 /** Where the Token Vault keeps the key. */
 export enum ApiKeyStorage {

@@ -8,8 +8,8 @@ import {
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
-import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../bridge/src/options';
-import { DEFAULT_AGENT_HOME } from '../runtimes/src/paths';
+import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bridge-cli';
+import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME } from '../shared/contract/runtime-env';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import {
@@ -31,7 +31,6 @@ import {
 
 /** The agent command the bridge runs in the runtime's shell unless told otherwise. */
 export { DEFAULT_SHELL_COMMAND };
-/** Where the service-managed session storage is mounted unless told otherwise. */
 /** The image's default agent home, so session storage lands where the launcher looks for it. */
 export const DEFAULT_SESSION_STORAGE_MOUNT_PATH = DEFAULT_AGENT_HOME;
 /** The endpoint every runtime has. */
@@ -348,7 +347,7 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
 /** Mounted elsewhere than the image's default, the launcher in the image is told where session storage is. */
 function sessionStorageEnvironment(props: CodingAgentRuntimeProps): Record<string, string> {
   const mount = props.sessionStorageMountPath;
-  return (props.sessionStorage ?? true) && mount !== undefined && mount !== DEFAULT_AGENT_HOME ? { OPENAB_AGENT_HOME: mount } : {};
+  return (props.sessionStorage ?? true) && mount !== undefined && mount !== DEFAULT_AGENT_HOME ? { [ENV_AGENT_HOME]: mount } : {};
 }
 
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */

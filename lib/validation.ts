@@ -6,8 +6,8 @@
  */
 import { Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { parseRuntimeArn } from '../bridge/src/arn';
-import { QUALIFIER_PATTERN } from '../bridge/src/options';
+import { parseRuntimeArn } from '../shared/contract/runtime-arn';
+import { QUALIFIER_PATTERN, shellCommandProblem } from '../shared/contract/bridge-cli';
 
 /** AgentCore's runtime name pattern (no hyphens). */
 export const RUNTIME_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
@@ -15,7 +15,7 @@ export const RUNTIME_NAME_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;
 export const ENV_NAME_PATTERN = /^[a-zA-Z_][a-zA-Z0-9_]{0,99}$/;
 
 // What the bridge's command line accepts, from the bridge itself.
-export { CANCEL_STRATEGIES, LOG_LEVELS, QUALIFIER_PATTERN } from '../bridge/src/options';
+export { CANCEL_STRATEGIES, LOG_LEVELS, QUALIFIER_PATTERN } from '../shared/contract/bridge-cli';
 
 /** Thrown by a construct whose props fail validation; lists every problem found. */
 export class PropsValidationError extends Error {
@@ -66,11 +66,8 @@ export function validateDuration(prop: string, value: Duration | undefined, minS
 /** The agent command typed into the runtime's shell: one line, printable. */
 export function validateShellCommand(prop: string, value: string | undefined): string[] {
   if (value === undefined || Token.isUnresolved(value)) return [];
-  if (/[\r\n]/.test(value)) return [`${prop} must be a single line (it contains a newline)`];
-  if (value.trim() === '') return [`${prop} must not be empty`];
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value)) return [`${prop} must not contain control characters`];
-  return [];
+  const problem = shellCommandProblem(value, prop);
+  return problem ? [problem] : [];
 }
 
 export function validateOneOf(prop: string, value: string | undefined, allowed: readonly string[]): string[] {

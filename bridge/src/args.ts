@@ -3,9 +3,9 @@
  * one-line error out, so every check runs before any network call.
  */
 import { parseArgs } from 'node:util';
-import { isValidRegion, parseRuntimeArn, RuntimeArn } from './arn';
-import { DEFAULT_LAUNCHER } from './framed';
-import { CANCEL_STRATEGIES, CancelStrategy, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, LogLevel, QUALIFIER_PATTERN } from './options';
+import { isValidRegion, parseRuntimeArn, RuntimeArn } from '../../shared/contract/runtime-arn';
+import { DEFAULT_LAUNCHER } from '../../shared/contract/runtime-env';
+import { CANCEL_STRATEGIES, CancelStrategy, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, LogLevel, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
 
 export interface BridgeConfig {
   readonly runtime: RuntimeArn;
@@ -98,11 +98,8 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   }
 
   const shellCommand = (values['shell-command'] as string | undefined) ?? DEFAULT_SHELL_COMMAND;
-  if (/[\r\n]/.test(shellCommand)) return { kind: 'error', message: '--shell-command must be a single line (it contains a newline)' };
-  if (shellCommand.trim() === '') return { kind: 'error', message: '--shell-command must not be empty' };
-  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(shellCommand)) {
-    return { kind: 'error', message: '--shell-command must not contain control characters' };
-  }
+  const shellProblem = shellCommandProblem(shellCommand);
+  if (shellProblem) return { kind: 'error', message: shellProblem };
 
   const cancelStrategy = (values['cancel-strategy'] as string | undefined) ?? 'stop';
   if (!(CANCEL_STRATEGIES as readonly string[]).includes(cancelStrategy)) {

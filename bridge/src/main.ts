@@ -1,14 +1,12 @@
 /**
  * Entry point: `node dist/bridge.js --runtime-arn <arn> [options]` (see --help).
  */
-import { BRIDGE_VERSION, Bridge } from './bridge';
+import { BRIDGE_VERSION, Bridge } from './acp/bridge';
 import { parseBridgeArgs, USAGE } from './args';
 import { createLogger, Logger } from './logger';
-import { errorResponse, INVALID_REQUEST } from './jsonrpc';
-import { MAX_CLIENT_LINE_BYTES, readClientLines, StdoutWriter } from './stdio';
+import { errorResponse, INVALID_REQUEST } from './acp/jsonrpc';
+import { MAX_CLIENT_LINE_BYTES, readClientLines, StdoutWriter } from './acp/stdio';
 import { credentialChain } from './credentials';
-
-const MAX_INPUT_BACKLOG = 32 * 1024 * 1024;
 
 function fail(message: string): never {
   process.stderr.write(`openab-agentcore-bridge: ${message} (see --help)\n`);
@@ -56,6 +54,8 @@ function main(): void {
     io: {
       write: (line) => out.write(line),
       onDrain: (cb) => out.onDrain(cb),
+      pauseInput: () => process.stdin.pause(),
+      resumeInput: () => process.stdin.resume(),
       exit: (code) => {
         if (exiting) return;
         exiting = true;
@@ -74,26 +74,8 @@ function main(): void {
     cancelStrategy: config.cancelStrategy,
   });
 
-  // Every buffer has a limit: stop reading stdin while the shell is not taking input fast enough.
-  let paused = false;
-  const throttle = () => {
-    if (!paused && bridge.inputBacklog > MAX_INPUT_BACKLOG) {
-      paused = true;
-      process.stdin.pause();
-      const poll = setInterval(() => {
-        if (bridge.inputBacklog < MAX_INPUT_BACKLOG / 4) {
-          clearInterval(poll);
-          paused = false;
-          process.stdin.resume();
-        }
-      }, 20);
-    }
-  };
   readClientLines(process.stdin, {
-    onLine: (line) => {
-      bridge.onClientLine(line);
-      throttle();
-    },
+    onLine: (line) => bridge.onClientLine(line),
     onOverflow: (bytes) => {
       logger.warn('client-line-too-long', { bytes, limit: MAX_CLIENT_LINE_BYTES });
       out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: message larger than ${MAX_CLIENT_LINE_BYTES} bytes`));

@@ -6,24 +6,22 @@
  * the PTY: every message in each direction is numbered and checksummed, each side
  * acknowledges what it received, and after a reattach each side resends exactly
  * what the other has not acknowledged. The bridge finds the launcher by a probe
- * (`_openab/sync`), which the launcher answers with a hello frame.
+ * (see shared/link/link-probe.ts), which the launcher answers with a hello frame.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { LineSplitter } from '../../bridge/src/line-splitter';
-import { isLinkLine } from '../../bridge/src/link-frame';
-import { ReliableLink } from '../../bridge/src/reliable-link';
-import { ACK_DELAY_MS, FRAMED_VERSION, MAX_MESSAGE_BYTES, SYNC_METHOD } from '../../bridge/src/framed';
+import { LineSplitter } from '../../shared/line-splitter';
+import { LinkEndpoint } from '../../shared/link/link-endpoint';
+import { isLinkLine } from '../../shared/link/link-frame';
+import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES } from '../../shared/link/link-probe';
 import { agentSetupHooks } from './agent-setup';
 import { createLogger, Logger } from './log';
 import { resolvePaths } from './paths';
 
 /** Unacknowledged output kept for a resend; above this the agent's output is paused. */
 const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
-/** How long to wait for the bridge to acknowledge the last output after the agent exits. */
-const LINGER_MS = Number(process.env.OPENAB_LAUNCHER_LINGER_MS ?? 10_000);
 
 export interface LauncherHooks {
   /** Before the agent starts (state copied in, secrets read): extra env and the directory to start it in. */
@@ -42,6 +40,8 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   const stdin = process.stdin as NodeJS.ReadStream;
   if (stdin.isTTY) stdin.setRawMode(true);
 
+  // How long to wait for the bridge to acknowledge the agent's last output after it exits.
+  const lingerMs = Number(process.env.OPENAB_LAUNCHER_LINGER_MS ?? 10_000);
   const setup = hooks.beforeStart ? await hooks.beforeStart() : { env: {} };
   const cwd = setup.cwd ?? process.cwd();
   const agent = spawn(command[0], command.slice(1), {
@@ -53,22 +53,23 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   const agentOut = agent.stdout!;
   log.info('agent-start', { command: command[0], pid: agent.pid });
 
-  const link = new ReliableLink();
   const out = process.stdout;
-  let ackTimer: NodeJS.Timeout | undefined;
   let agentPaused = false;
   let exiting = false;
   let hangup = false;
 
-  const write = (frame: Buffer) => out.write(frame);
-  const scheduleAck = () => {
-    if (ackTimer) return;
-    ackTimer = setTimeout(() => {
-      ackTimer = undefined;
-      const ack = link.takeAck();
-      if (ack) write(ack);
-    }, ACK_DELAY_MS);
-  };
+  const write = (bytes: Buffer) => out.write(bytes);
+  const link = new LinkEndpoint({
+    write,
+    deliver: (payload) => {
+      // Two writes, not a copy of a message that may be megabytes long.
+      agentIn.write(payload);
+      if (!agentIn.write(NEWLINE)) {
+        stdin.pause();
+        agentIn.once('drain', () => stdin.resume());
+      }
+    },
+  });
   const relieve = () => {
     if (agentPaused && link.unackedBytes < MAX_UNACKED_BYTES / 2) {
       agentPaused = false;
@@ -78,11 +79,11 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   };
 
   // Agent → bridge.
-  const fromAgent = new LineSplitter(MAX_MESSAGE_BYTES);
+  const fromAgent = new LineSplitter(MAX_LINK_MESSAGE_BYTES);
   agentOut.on('data', (chunk: Buffer) => {
     for (const item of fromAgent.push(chunk)) {
-      if (item.kind === 'overflow') log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_MESSAGE_BYTES });
-      else if (item.line.length > 0) write(link.send(item.line));
+      if (item.kind === 'overflow') log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_LINK_MESSAGE_BYTES });
+      else if (item.line.length > 0) link.send(item.line);
     }
     if (link.unackedBytes > MAX_UNACKED_BYTES && !agentPaused) {
       agentPaused = true;
@@ -91,49 +92,26 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   });
 
   // Bridge → agent.
-  const fromBridge = new LineSplitter(MAX_MESSAGE_BYTES);
+  const fromBridge = new LineSplitter(MAX_LINK_MESSAGE_BYTES);
   stdin.on('data', (chunk: Buffer) => {
     for (const item of fromBridge.push(chunk)) {
-      if (item.kind === 'overflow') log.error('bridge-line-too-long', { bytes: item.bytes, limit: MAX_MESSAGE_BYTES });
+      if (item.kind === 'overflow') log.error('bridge-line-too-long', { bytes: item.bytes, limit: MAX_LINK_MESSAGE_BYTES });
       else if (item.line.length > 0) onBridgeLine(item.line);
     }
   });
   const onBridgeLine = (line: Buffer) => {
     if (!isLinkLine(line)) {
-      if (line.includes(SYNC_METHOD)) {
-        // A new bridge: what the old one was owed is dropped, numbering is announced.
-        link.resetForNewPeer();
-        write(link.control('H', Buffer.from(JSON.stringify({ version: FRAMED_VERSION, nextSeq: link.nextSequence }))));
+      if (line.includes(LINK_PROBE_METHOD)) {
+        link.greetNewPeer(LINK_VERSION);
         log.info('bridge-hello', { nextSeq: link.nextSequence });
       }
       return;
     }
     const r = link.receive(line);
-    switch (r.type) {
-      case 'deliver':
-        // Two writes, not a copy of a message that may be megabytes long.
-        agentIn.write(r.payload);
-        if (!agentIn.write(NEWLINE)) {
-          stdin.pause();
-          agentIn.once('drain', () => stdin.resume());
-        }
-        scheduleAck();
-        break;
-      case 'duplicate':
-        scheduleAck();
-        break;
-      case 'control':
-        if (r.frame.kind === 'R') {
-          // The bridge reattached: it has everything up to its ack; resend the rest.
-          const again = link.unacked();
-          log.info('bridge-resume', { delivered: r.frame.ack, resending: again.length });
-          again.forEach(write);
-          const ack = link.takeAck();
-          if (ack) write(ack);
-        }
-        break;
-      default:
-        break;
+    if (r.type === 'control' && r.frame.kind === 'R') {
+      // The bridge reattached: it has everything up to its ack; resend the rest.
+      const resent = link.answerResume();
+      log.info('bridge-resume', { delivered: r.frame.ack, resending: resent });
     }
     relieve();
   };
@@ -159,7 +137,7 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
     // Give the bridge time to acknowledge the agent's last words before the shell ends
     // (not when the shell itself is being closed: nobody is left to read them).
     if (link.unackedCount === 0 || hangup) finish();
-    else setTimeout(finish, LINGER_MS).unref();
+    else setTimeout(finish, lingerMs).unref();
   });
   agent.on('error', (e) => {
     process.stdout.write(`acp-session: cannot start ${command[0]}: ${e.message}\n`);

@@ -6,13 +6,13 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isProcessAlive } from './fs-atomic';
-import { BUSY_DIR } from './paths';
+import { resolvePaths } from './paths';
 
 /**
  * Marks `pid` as running an agent until the returned function is called (also called
  * on normal process exit). Synchronous, so a launcher can call it before anything else.
  */
-export function markAgentRunning(pid: number = process.pid, dir: string = BUSY_DIR, info: Record<string, unknown> = {}): () => void {
+export function markAgentRunning(pid: number = process.pid, dir: string = resolvePaths().busyDir, info: Record<string, unknown> = {}): () => void {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const file = join(dir, String(pid));
   writeFileSync(file, `${JSON.stringify({ pid, startedAt: new Date().toISOString(), ...info })}\n`, { mode: 0o600 });
@@ -28,7 +28,7 @@ export function markAgentRunning(pid: number = process.pid, dir: string = BUSY_D
 }
 
 /** The pids with a marker whose process is alive; markers of dead processes are removed. */
-export function runningAgents(dir: string = BUSY_DIR): number[] {
+export function runningAgents(dir: string = resolvePaths().busyDir): number[] {
   let names: string[];
   try {
     names = readdirSync(dir);

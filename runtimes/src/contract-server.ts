@@ -18,7 +18,7 @@ import { runningAgents } from './busy';
 import { ensurePrivateDir } from './fs-atomic';
 import { createLogger, describeError, type Logger } from './log';
 import { hasSessionStorage } from './mounts';
-import { CONTRACT_HOST, contractPort, resolvePaths, type RuntimePaths } from './paths';
+import { contractHost, contractPort, resolvePaths, type RuntimePaths } from './paths';
 import { agentApiKeyEnvName, type ApiKeyStatus, fetchAgentApiKey } from './token-vault';
 
 declare const __RUNTIME_VERSION__: string | undefined;
@@ -184,12 +184,12 @@ export async function startContractServer(options: ContractServerOptions = {}): 
 
   const port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(listenPort, options.host ?? CONTRACT_HOST, () => {
+    server.listen(listenPort, options.host ?? contractHost(env), () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port);
     });
   });
-  log.info('listening', { host: options.host ?? CONTRACT_HOST, port, version: RUNTIME_VERSION, agent: env.OPENAB_AGENT_NAME || 'kiro-cli' });
+  log.info('listening', { host: options.host ?? contractHost(env), port, version: RUNTIME_VERSION, agent: env.OPENAB_AGENT_NAME || 'kiro-cli' });
 
   const close = async () => {
     abort.abort();

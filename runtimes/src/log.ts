@@ -1,19 +1,13 @@
 /**
- * One JSON object per line per event. The contract server writes to stdout, which
- * AgentCore ships to the runtime's CloudWatch log group; the launcher writes to the
- * agent log (its terminal is the protocol channel). Secrets are never passed in.
+ * The in-VM programs' logs, in the format every program here shares (shared/json-logger.ts),
+ * with the program's name as `component`. The contract server writes to stdout, which
+ * AgentCore ships to the runtime's CloudWatch log group; the launcher writes to the agent
+ * log (its terminal is the protocol channel).
  */
-export type LogFields = Record<string, unknown>;
-export type LogLevel = 'info' | 'warn' | 'error';
+import { createJsonLogger, type LineSink, type LogFields, type Logger, silentLogger } from '../../shared/json-logger';
 
-export interface Logger {
-  info(event: string, fields?: LogFields): void;
-  warn(event: string, fields?: LogFields): void;
-  error(event: string, fields?: LogFields): void;
-}
-
-/** Receives each finished line, newline included. */
-export type LineSink = (line: string) => void;
+export type { LineSink, LogFields, Logger };
+export { silentLogger };
 
 const stdoutSink: LineSink = (line) => {
   try {
@@ -24,20 +18,8 @@ const stdoutSink: LineSink = (line) => {
 };
 
 export function createLogger(component: string, sink: LineSink = stdoutSink): Logger {
-  const emit = (level: LogLevel, event: string, fields?: LogFields) => {
-    const record: LogFields = { time: new Date().toISOString(), level, component, event };
-    for (const [k, v] of Object.entries(fields ?? {})) if (v !== undefined) record[k] = v;
-    sink(`${JSON.stringify(record)}\n`);
-  };
-  return {
-    info: (e, f) => emit('info', e, f),
-    warn: (e, f) => emit('warn', e, f),
-    error: (e, f) => emit('error', e, f),
-  };
+  return createJsonLogger({ sink, base: { component } });
 }
-
-/** A logger that drops everything. */
-export const silentLogger: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
 /** The parts of an error worth a log line: name, message, AWS error code and HTTP status. */
 export function describeError(err: unknown): LogFields {

@@ -13,6 +13,7 @@
  *   databases live in the scratch directory and are copied (see state-sync.ts).
  */
 import { join } from 'node:path';
+import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME } from '../../shared/contract/runtime-env';
 
 export interface RuntimePaths {
   /** Private scratch directory (created 0700). */
@@ -44,8 +45,6 @@ export interface RuntimePaths {
   readonly agentBin: string;
 }
 
-/** Where the image expects session storage (the runtime's default mount path). */
-export const DEFAULT_AGENT_HOME = '/mnt/agent';
 
 /** Resolves every path from `env` (pure: pass a plain object in tests). */
 export function resolvePaths(env: Record<string, string | undefined> = process.env): RuntimePaths {
@@ -54,7 +53,7 @@ export function resolvePaths(env: Record<string, string | undefined> = process.e
     return v !== undefined && v !== '' ? v : fallback;
   };
   const stateDir = pick('OPENAB_STATE_DIR', '/tmp/openab-agent');
-  const agentHome = pick('OPENAB_AGENT_HOME', DEFAULT_AGENT_HOME);
+  const agentHome = pick(ENV_AGENT_HOME, DEFAULT_AGENT_HOME);
   const localDataHome = pick('OPENAB_LOCAL_DATA_HOME', join(stateDir, 'data'));
   return {
     stateDir,
@@ -72,18 +71,10 @@ export function resolvePaths(env: Record<string, string | undefined> = process.e
   };
 }
 
-/** The paths of this process, for the programs that take no per-call environment. */
-const PATHS = resolvePaths();
-
-export const API_KEY_FILE = PATHS.apiKeyFile;
-export const API_KEY_STATUS_FILE = PATHS.apiKeyStatusFile;
-export const BUSY_DIR = PATHS.busyDir;
-export const LOCAL_STATE_DB = PATHS.localStateDb;
-export const PERSISTENT_STATE_DB = PATHS.persistentStateDb;
-export const SQLITE3_BIN = PATHS.sqlite3;
-
 /** AgentCore's HTTP contract: 0.0.0.0:8080. `HOST` and `PORT` move it (tests use port 0: any free port). */
-export const CONTRACT_HOST = process.env.HOST || '0.0.0.0';
+export function contractHost(env: Record<string, string | undefined> = process.env): string {
+  return env.HOST || '0.0.0.0';
+}
 const DEFAULT_CONTRACT_PORT = 8080;
 
 /** The port from `PORT`; throws a readable error for anything but an integer 0-65535. */

@@ -6,7 +6,7 @@
  * SIGTERM/SIGINT/SIGHUP, then once more. One JSON line per event on stdout.
  */
 import { createLogger } from './log';
-import { LOCAL_STATE_DB, PERSISTENT_STATE_DB } from './paths';
+import { resolvePaths } from './paths';
 import { StateSync } from './state-sync';
 
 const USAGE = 'usage: state-sync copy-in | write-back | run [--no-copy-in]\n';
@@ -15,7 +15,8 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...flags] = argv;
   const log = createLogger('state-sync');
   const interval = Number(process.env.OPENAB_STATE_SYNC_INTERVAL_MS || 60_000);
-  const sync = new StateSync({ persistentPath: PERSISTENT_STATE_DB, localPath: LOCAL_STATE_DB, intervalMs: interval, log });
+  const paths = resolvePaths(process.env);
+  const sync = new StateSync({ persistentPath: paths.persistentStateDb, localPath: paths.localStateDb, intervalMs: interval, log });
   switch (command) {
     case 'copy-in':
       return (await sync.copyIn()).outcome === 'failed' ? 1 : 0;

@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { copyFileAtomic, ensurePrivateDir, isProcessAlive, tempOwnerPid, tempPathFor, TEMP_MARKER, writeFileAtomic } from './fs-atomic';
 import { describeError, type Logger, silentLogger } from './log';
-import { SQLITE3_BIN } from './paths';
+import { resolvePaths } from './paths';
 import { Sqlite3Cli } from './sqlite-cli';
 import { checkSqliteFile, SQLITE_HEADER_BYTES } from './sqlite-file';
 
@@ -107,7 +107,7 @@ export class StateSync {
     this.intervalMs = props.intervalMs ?? 60_000;
     if (!(this.intervalMs > 0)) throw new Error(`intervalMs must be positive, got ${props.intervalMs}`);
     this.log = props.log ?? silentLogger;
-    this.sqlite = new Sqlite3Cli({ bin: props.sqlite3 ?? SQLITE3_BIN });
+    this.sqlite = new Sqlite3Cli({ bin: props.sqlite3 ?? resolvePaths().sqlite3 });
     this.lockTimeoutMs = props.lockTimeoutMs ?? 30_000;
     this.recordPath = `${this.persistentPath}.openab-sync.json`;
     // Every writer to this persistent file in this microVM takes the same lock, on local disk.

@@ -8,7 +8,7 @@
  * The key goes to one 0600 file in the private state directory, written atomically.
  * It never reaches a log line or the environment of the shell at large: the launcher
  * reads the file and hands the key to the agent process alone, under
- * {@link AGENT_API_KEY_ENV}. Without the two variables, or when a call fails, the
+ * the variable {@link agentApiKeyEnvName} names. Without the two variables, or when a call fails, the
  * runtime stays healthy and says once why; an interactive login still works.
  *
  * `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` (read by the SDK itself) points the calls
@@ -21,14 +21,12 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../shared/contract/runtime-env';
 import { ensurePrivateDir, writeFileAtomic } from './fs-atomic';
 import { describeError, type Logger, silentLogger } from './log';
-import { API_KEY_FILE, API_KEY_STATUS_FILE } from './paths';
+import { resolvePaths } from './paths';
 
-/** Names the workload identity to get a token for (set by the CDK construct). */
-export const ENV_WORKLOAD_NAME = 'AGENTCORE_WORKLOAD_NAME';
-/** Names the Token Vault API key credential provider (set by the CDK construct). */
-export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
+export { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME };
 /** Overrides the variable the agent receives its key in. */
 export const ENV_AGENT_API_KEY_ENV = 'OPENAB_AGENT_API_KEY_ENV';
 /**
@@ -41,9 +39,6 @@ export const ENV_AGENT_LOGIN_COMMAND = 'OPENAB_AGENT_LOGIN_COMMAND';
 export const DEFAULT_AGENT_LOGIN_COMMAND = 'kiro-cli login --use-device-flow';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** The environment variable the agent gets its API key in. */
-export const AGENT_API_KEY_ENV = agentApiKeyEnvName(process.env);
 
 export function agentApiKeyEnvName(env: Record<string, string | undefined>): string {
   const v = env[ENV_AGENT_API_KEY_ENV];
@@ -98,8 +93,8 @@ export interface FetchApiKeyOptions {
 /** Fetches the key and stores it; never throws. Returns (and records) what happened. */
 export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promise<ApiKeyStatus> {
   const env = options.env ?? process.env;
-  const keyFile = options.keyFile ?? API_KEY_FILE;
-  const statusFile = options.statusFile ?? API_KEY_STATUS_FILE;
+  const keyFile = options.keyFile ?? resolvePaths(env).apiKeyFile;
+  const statusFile = options.statusFile ?? resolvePaths(env).apiKeyStatusFile;
   const log = options.log ?? silentLogger;
   const record = async (status: ApiKeyStatus): Promise<ApiKeyStatus> => {
     options.onStatus?.(status);
@@ -200,7 +195,7 @@ function namedError(name: string, message: string): Error {
 }
 
 /** The key the boot-time fetch stored, or undefined when there is none (yet). */
-export function readAgentApiKey(keyFile: string = API_KEY_FILE): string | undefined {
+export function readAgentApiKey(keyFile: string = resolvePaths().apiKeyFile): string | undefined {
   try {
     const key = readFileSync(keyFile, 'utf8');
     return key.length > 0 ? key : undefined;
@@ -210,7 +205,7 @@ export function readAgentApiKey(keyFile: string = API_KEY_FILE): string | undefi
 }
 
 /** What the boot-time fetch recorded, or undefined before it has started. */
-export function readApiKeyStatus(statusFile: string = API_KEY_STATUS_FILE): ApiKeyStatus | undefined {
+export function readApiKeyStatus(statusFile: string = resolvePaths().apiKeyStatusFile): ApiKeyStatus | undefined {
   try {
     const parsed = JSON.parse(readFileSync(statusFile, 'utf8')) as ApiKeyStatus;
     return typeof parsed?.state === 'string' ? parsed : undefined;
@@ -246,6 +241,6 @@ export async function waitForAgentApiKey(options: WaitForApiKeyOptions = {}): Pr
 }
 
 /** The environment entries to give the agent process: `{ KIRO_API_KEY: key }`, or none. */
-export function agentApiKeyEnvironment(key: string | undefined, envName: string = AGENT_API_KEY_ENV): Record<string, string> {
+export function agentApiKeyEnvironment(key: string | undefined, envName: string = agentApiKeyEnvName(process.env)): Record<string, string> {
   return key === undefined ? {} : { [envName]: key };
 }

@@ -1,5 +1,5 @@
 import { parseBridgeArgs } from '../../bridge/src/args';
-import { DEFAULT_SHELL_COMMAND } from '../../bridge/src/options';
+import { DEFAULT_SHELL_COMMAND } from '../../shared/contract/bridge-cli';
 
 const ARN = 'arn:aws:bedrock-agentcore:us-west-2:123456789012:runtime/kiro_agent-AbCdE12345';
 

@@ -1,4 +1,4 @@
-import { classifyClose, classifyUpgradeFailure } from '../../bridge/src/close-codes';
+import { classifyClose, classifyUpgradeFailure } from '../../bridge/src/shell/close-codes';
 
 const ARN = 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/a-AbCdE12345';
 

@@ -1,5 +1,5 @@
-import { SlidingWindowLimiter } from '../../bridge/src/rate-limiter';
-import { backoffDelay } from '../../bridge/src/backoff';
+import { SlidingWindowLimiter } from '../../bridge/src/shell/rate-limiter';
+import { backoffDelay } from '../../bridge/src/shell/backoff';
 
 /** The most sends found in any window of `windowMs` (inclusive of its start, exclusive of its end). */
 function worstWindow(sent: number[], windowMs: number): number {

@@ -1,4 +1,4 @@
-import { ReplayAligner } from '../../bridge/src/replay-aligner';
+import { ReplayAligner } from '../../bridge/src/shell/replay-aligner';
 
 /** A stream of distinct JSON-RPC-like lines, like an agent's output. */
 function stream(from: number, to: number): Buffer {

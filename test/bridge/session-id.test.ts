@@ -1,4 +1,4 @@
-import { decodeClientSessionId, encodeClientSessionId, newToken, remoteIds, SHELL_ID } from '../../bridge/src/session-id';
+import { decodeClientSessionId, encodeClientSessionId, newToken, remoteIds, SHELL_ID } from '../../bridge/src/acp/session-id';
 
 describe('session ids', () => {
   test('runtime session and shell ids are derived from the client id alone, and are valid for AgentCore', () => {

@@ -1,4 +1,4 @@
-import { signShellUpgrade, shellPath } from '../../bridge/src/sigv4';
+import { signShellUpgrade, shellPath } from '../../bridge/src/shell/sigv4';
 import { TEST_CREDENTIALS, TEST_TEMPORARY_CREDENTIALS, verifySigV4 } from '../support/emulator';
 
 const ARN = 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/openab_kiro-AbCdEf1234';

@@ -1,4 +1,4 @@
-import { splitUtf8, utf8CutPoint } from '../../bridge/src/utf8';
+import { splitUtf8, utf8CutPoint } from '../../bridge/src/shell/utf8';
 
 describe('UTF-8 cutting', () => {
   const text = 'aé€😀'.repeat(1000);

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Channel } from '../../bridge/src/frames';
+import { ShellChannel } from '../../bridge/src/shell/shell-frame';
 import {
   AgentCoreEmulator,
   TEST_CREDENTIALS,
@@ -62,7 +62,7 @@ describe('AgentCoreEmulator', () => {
     expect(client.upgradeHeaders['x-amzn-bedrock-agentcore-runtime-session-id']).toBe(o.sessionId);
     expect(client.upgradeHeaders['x-amzn-bedrock-agentcore-shell-id']).toBe('main');
     await expect(client.confirmation()).resolves.toEqual({ type: 'attached', shellId: 'main', reconnected: false, bytesDropped: 0 });
-    expect(client.frames[0]!.channel).toBe(Channel.STATUS);
+    expect(client.frames[0]!.channel).toBe(ShellChannel.STATUS);
 
     client.sendLine('echo "out:$((6*7)):$PWD:$PATH:$TERM"; echo hello');
     const out = await client.waitForOutput(/out:42:[^\r\n]*\r\nhello\r\n/);
@@ -72,7 +72,7 @@ describe('AgentCoreEmulator', () => {
     // bash 5.2 turns bracketed paste on at its prompt; the bridge has to cope with it.
     expect(out).toContain('\u001b[?2004h');
     // No frame is ever empty, and every one fits the 65 536-byte message limit.
-    expect(client.frames.every((f) => f.payload.length > 0 || f.channel === Channel.HEARTBEAT)).toBe(true);
+    expect(client.frames.every((f) => f.payload.length > 0 || f.channel === ShellChannel.HEARTBEAT)).toBe(true);
   });
 
   it('reattaches: confirmation reconnected:true first, then the replay including what the client already saw', async () => {
@@ -91,7 +91,7 @@ describe('AgentCoreEmulator', () => {
 
     const second = await connect(o);
     expect(await second.confirmation()).toEqual({ type: 'attached', shellId: 'main', reconnected: true, bytesDropped: 0 });
-    expect(second.frames[0]!.channel).toBe(Channel.STATUS);
+    expect(second.frames[0]!.channel).toBe(ShellChannel.STATUS);
     const replay = await second.waitForOutput('during-4');
     expect(replay).toContain('first-2');
   });
@@ -137,10 +137,10 @@ describe('AgentCoreEmulator', () => {
   it('closes with 1003 after 5 consecutive text frames, and only consecutive ones count', async () => {
     const client = await connect(opts());
     await client.confirmation();
-    const heartbeats = (): number => client.frames.filter((f) => f.channel === Channel.HEARTBEAT).length;
+    const heartbeats = (): number => client.frames.filter((f) => f.channel === ShellChannel.HEARTBEAT).length;
     for (let round = 1; round <= 2; round++) {
       for (let i = 0; i < 4; i++) client.ws.send('text');
-      client.send(Channel.HEARTBEAT);
+      client.send(ShellChannel.HEARTBEAT);
       await client.waitUntil(() => heartbeats() === round, 5000, 'heartbeat echo');
     }
     expect(client.closed).toBeUndefined();
@@ -153,9 +153,9 @@ describe('AgentCoreEmulator', () => {
     await client.confirmation();
     client.ws.send(Buffer.alloc(0));
     client.send(0x07, Buffer.alloc(65_535, 1)); // largest allowed message, on an unknown channel
-    client.send(Channel.HEARTBEAT);
-    await client.waitUntil(() => client.frames.some((f) => f.channel === Channel.HEARTBEAT), 5000, 'heartbeat echo');
-    const echo = client.frames.find((f) => f.channel === Channel.HEARTBEAT)!;
+    client.send(ShellChannel.HEARTBEAT);
+    await client.waitUntil(() => client.frames.some((f) => f.channel === ShellChannel.HEARTBEAT), 5000, 'heartbeat echo');
+    const echo = client.frames.find((f) => f.channel === ShellChannel.HEARTBEAT)!;
     expect(echo.payload.length).toBe(0);
     expect(client.closed).toBeUndefined();
     const conn = emulator.stats().connections.find((c) => c.sessionId === client.upgradeHeaders['x-amzn-bedrock-agentcore-runtime-session-id'])!;
@@ -166,7 +166,7 @@ describe('AgentCoreEmulator', () => {
     const o = opts();
     const client = await connect(o);
     await client.confirmation();
-    client.send(Channel.STDIN, Buffer.alloc(69_999, 0x61));
+    client.send(ShellChannel.STDIN, Buffer.alloc(69_999, 0x61));
     expect((await client.waitForClose()).code).toBe(1009);
     await until(() => emulator.stats().connections.some((c) => c.sessionId === o.sessionId && !c.open));
     const shell = emulator.stats().shells.find((s) => s.sessionId === o.sessionId)!;
@@ -179,7 +179,7 @@ describe('AgentCoreEmulator', () => {
     const o = opts();
     const client = await connect(o);
     await client.confirmation();
-    for (let i = 0; i < 300; i++) client.send(Channel.HEARTBEAT);
+    for (let i = 0; i < 300; i++) client.send(ShellChannel.HEARTBEAT);
     const closed = await client.waitForClose();
     expect(closed.code).toBe(1008);
     expect(closed.reason).toMatch(/rate/);
@@ -194,9 +194,9 @@ describe('AgentCoreEmulator', () => {
     await client.confirmation();
     const pid = emulator.stats().shells.find((s) => s.sessionId === o.sessionId)!.pid;
     const exited = emulator.waitFor('shell-exit', (e) => e.pid === pid);
-    client.send(Channel.CLOSE);
+    client.send(ShellChannel.CLOSE);
     expect((await client.waitForClose()).code).toBe(1000);
-    expect(client.frames.at(-1)).toEqual({ channel: Channel.CLOSE, payload: Buffer.alloc(0) });
+    expect(client.frames.at(-1)).toEqual({ channel: ShellChannel.CLOSE, payload: Buffer.alloc(0) });
     // No exit STATUS after a client CLOSE: only the confirmation was sent.
     expect(client.statuses).toHaveLength(1);
     expect((await exited).reported).toBe(false);
@@ -214,7 +214,7 @@ describe('AgentCoreEmulator', () => {
     expect((await client.waitForClose()).code).toBe(1000);
     expect(client.output()).toContain('bye-42');
     const last = client.frames.at(-1)!;
-    expect(last.channel).toBe(Channel.STATUS);
+    expect(last.channel).toBe(ShellChannel.STATUS);
     expect(JSON.parse(last.payload.toString())).toEqual({
       kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', reason: 'NonZeroExitCode',
       details: { causes: [{ reason: 'ExitCode', message: '3' }] },
@@ -301,7 +301,7 @@ describe('AgentCoreEmulator', () => {
     // Reattaching to an existing one is still allowed, and closing one frees a slot.
     const existing = await connect(opts({ sessionId, shellId: 's0' }));
     expect((await existing.confirmation()).reconnected).toBe(true);
-    existing.send(Channel.CLOSE);
+    existing.send(ShellChannel.CLOSE);
     await existing.waitForClose();
     const eleventh = await connect(opts({ sessionId, shellId: 's10' }));
     expect((await eleventh.confirmation()).reconnected).toBe(false);
@@ -328,7 +328,7 @@ describe('AgentCoreEmulator', () => {
     await client.waitForOutput('raw-2'); // raw mode is on: no line limit, no echo
     const chunk = Buffer.alloc(32 * 1024, 0x61);
     for (let i = 0; i < total / chunk.length; i++) {
-      client.send(Channel.STDIN, chunk);
+      client.send(ShellChannel.STDIN, chunk);
       await new Promise((r) => setTimeout(r, 5)); // stay well under 250 frames/s
     }
     const out = await client.waitForOutput('input-done-2', 15_000);

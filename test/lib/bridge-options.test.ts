@@ -1,5 +1,5 @@
 import { BridgeLogLevel, CancelStrategy } from '../../lib';
-import { CANCEL_STRATEGIES, LOG_LEVELS } from '../../bridge/src/options';
+import { CANCEL_STRATEGIES, LOG_LEVELS } from '../../shared/contract/bridge-cli';
 
 describe('the bridge option enums', () => {
   test('name exactly the cancel strategies the bridge accepts', () => {

@@ -128,7 +128,7 @@ describe('the npm package', () => {
       'node_modules/smol-toml/package.json']) {
       expect(packedFiles).toContain(file);
     }
-    const strays = packedFiles.filter((f) => /^(test|bench|scripts|bin|\.ci|lib|bridge|runtimes\/src)\//.test(f)
+    const strays = packedFiles.filter((f) => /^(test|bench|scripts|bin|\.ci|lib|bridge|shared|runtimes\/src)\//.test(f)
       || f.startsWith('dist/test/') || f.endsWith('.map') || (f.endsWith('.ts') && !f.endsWith('.d.ts')));
     expect(strays).toEqual([]);
   });

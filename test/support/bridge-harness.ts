@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { AcpClientDriver, ACP_AGENT_BUNDLE, REPO_ROOT, SpawnOptions } from './acp-client-driver';
-import { ClientSessionId, decodeClientSessionId } from '../../bridge/src/session-id';
+import { ClientSessionId, decodeClientSessionId } from '../../bridge/src/acp/session-id';
 import { AgentCoreEmulator, EmulatorOptions, TEST_CREDENTIALS, TEST_REGION, TEST_RUNTIME_ARN } from './emulator';
 
 export const BRIDGE_BUNDLE = path.join(REPO_ROOT, 'dist', 'bridge.js');

@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, WebSocket } from 'ws';
-import { Channel, MAX_MESSAGE_BYTES, MAX_PAYLOAD_BYTES, MAX_FRAMES_PER_SECOND, channelName, decodeFrame, encodeFrame } from '../../../bridge/src/frames';
-import { attachedStatus, exitStatus, type StatusMessage } from '../../../bridge/src/status';
+import { ShellChannel, MAX_SHELL_FRAME_BYTES, MAX_SHELL_FRAME_PAYLOAD_BYTES, MAX_SHELL_FRAMES_PER_SECOND, shellChannelName, decodeShellFrame, encodeShellFrame } from '../../../bridge/src/shell/shell-frame';
+import { attachedStatus, exitStatus, type StatusMessage } from '../../../bridge/src/shell/shell-status';
 import { verifySigV4, SESSION_ID_HEADER, type SigV4Credentials } from './sigv4-verify';
 import { DEFAULT_REPLAY_BYTES, type ReplayMode } from './replay-buffer';
 import { PtyShell, KILL_GRACE_MS, type ShellExit } from './shell';
@@ -245,8 +245,8 @@ export class AgentCoreEmulator extends EventEmitter {
       shellEnv: options.shellEnv ?? {},
       replayBytes: options.replayBytes ?? DEFAULT_REPLAY_BYTES,
       replayMode: options.replayMode ?? 'tail',
-      maxFramesPerSecond: options.maxFramesPerSecond ?? MAX_FRAMES_PER_SECOND,
-      maxMessageBytes: options.maxMessageBytes ?? MAX_MESSAGE_BYTES,
+      maxFramesPerSecond: options.maxFramesPerSecond ?? MAX_SHELL_FRAMES_PER_SECOND,
+      maxMessageBytes: options.maxMessageBytes ?? MAX_SHELL_FRAME_BYTES,
       maxShellsPerSession: options.maxShellsPerSession ?? 10,
       connectionTtlMs: options.connectionTtlMs ?? 3_600_000,
       maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
@@ -683,13 +683,13 @@ export class AgentCoreEmulator extends EventEmitter {
       return;
     }
     conn.consecutiveText = 0;
-    const frame = decodeFrame(data);
-    const name = frame ? channelName(frame.channel) : 'EMPTY';
+    const frame = decodeShellFrame(data);
+    const name = frame ? shellChannelName(frame.channel) : 'EMPTY';
     stats.framesReceived[name] = (stats.framesReceived[name] ?? 0) + 1;
     if (!frame) return;
     const shell = conn.entry.shell;
     switch (frame.channel) {
-      case Channel.STDIN:
+      case ShellChannel.STDIN:
         if (conn.inputDrop && (conn.inputDrop.left -= frame.payload.length) < 0) {
           const how = conn.inputDrop.how;
           this.log('drop-after-input', { connection: conn.id, mode: how.mode });
@@ -700,15 +700,15 @@ export class AgentCoreEmulator extends EventEmitter {
         shell.write(frame.payload);
         this.applyInputBackpressure(conn);
         return;
-      case Channel.RESIZE: {
+      case ShellChannel.RESIZE: {
         const size = parseResize(frame.payload);
         if (size) shell.resize(size.width, size.height);
         return;
       }
-      case Channel.HEARTBEAT:
-        this.send(conn, encodeFrame(Channel.HEARTBEAT));
+      case ShellChannel.HEARTBEAT:
+        this.send(conn, encodeShellFrame(ShellChannel.HEARTBEAT));
         return;
-      case Channel.CLOSE:
+      case ShellChannel.CLOSE:
         this.closeShellForGood(conn);
         return;
       default:
@@ -723,7 +723,7 @@ export class AgentCoreEmulator extends EventEmitter {
     // Out of the session at once: the next attach with this shellId gets a new shell.
     const session = this.sessions.get(entry.sessionId);
     if (session?.shells.get(entry.shellId) === entry) session.shells.delete(entry.shellId);
-    this.send(conn, encodeFrame(Channel.CLOSE));
+    this.send(conn, encodeShellFrame(ShellChannel.CLOSE));
     // Detaches first, so the exit that follows sends no STATUS.
     this.closeConnection(conn, 1000, 'shell closed');
     void entry.shell.kill();
@@ -786,13 +786,13 @@ export class AgentCoreEmulator extends EventEmitter {
   }
 
   private sendStatus(conn: Connection, status: StatusMessage): void {
-    this.send(conn, encodeFrame(Channel.STATUS, Buffer.from(JSON.stringify(status), 'utf8')));
+    this.send(conn, encodeShellFrame(ShellChannel.STATUS, Buffer.from(JSON.stringify(status), 'utf8')));
   }
 
   /** STDOUT frames of at most 65535 payload bytes; a reader that falls 8 MiB behind is closed 1008. */
   private sendOutput(conn: Connection, chunk: Buffer): void {
-    for (let off = 0; off < chunk.length && !conn.closing; off += MAX_PAYLOAD_BYTES) {
-      this.send(conn, encodeFrame(Channel.STDOUT, chunk.subarray(off, off + MAX_PAYLOAD_BYTES)));
+    for (let off = 0; off < chunk.length && !conn.closing; off += MAX_SHELL_FRAME_PAYLOAD_BYTES) {
+      this.send(conn, encodeShellFrame(ShellChannel.STDOUT, chunk.subarray(off, off + MAX_SHELL_FRAME_PAYLOAD_BYTES)));
     }
     if (!conn.closing && conn.ws.bufferedAmount > this.opts.maxBufferedBytes) {
       this.closeConnection(conn, 1008, 'write buffer full');

@@ -5,8 +5,8 @@
  */
 import WebSocket from 'ws';
 import { StringDecoder } from 'node:string_decoder';
-import { Channel, decodeFrame, encodeFrame, encodeResize, type Frame } from '../../../bridge/src/frames';
-import { parseStatus, type StatusEvent } from '../../../bridge/src/status';
+import { ShellChannel, decodeShellFrame, encodeShellFrame, encodeResize, type ShellFrame } from '../../../bridge/src/shell/shell-frame';
+import { parseStatus, type StatusEvent } from '../../../bridge/src/shell/shell-status';
 import { signShellRequest, type SignShellOptions } from './sign-for-test';
 
 export interface UpgradeFailure {
@@ -28,7 +28,7 @@ export interface CloseInfo {
 const MAX_KEPT_OUTPUT = 4 * 1024 * 1024;
 
 export class TestShellClient {
-  readonly frames: Frame[] = [];
+  readonly frames: ShellFrame[] = [];
   readonly statuses: StatusEvent[] = [];
   /** Headers of the 101 response. */
   upgradeHeaders: Record<string, string | string[] | undefined> = {};
@@ -44,11 +44,11 @@ export class TestShellClient {
     });
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       if (!isBinary) return;
-      const frame = decodeFrame(data);
+      const frame = decodeShellFrame(data);
       if (!frame) return;
       if (this.frames.length < 10_000) this.frames.push(frame);
-      if (frame.channel === Channel.STDOUT) this.appendOutput(frame.payload);
-      if (frame.channel === Channel.STATUS) this.statuses.push(parseStatus(frame.payload));
+      if (frame.channel === ShellChannel.STDOUT) this.appendOutput(frame.payload);
+      if (frame.channel === ShellChannel.STATUS) this.statuses.push(parseStatus(frame.payload));
       this.notify();
     });
     ws.on('close', (code: number, reason: Buffer) => {
@@ -100,12 +100,12 @@ export class TestShellClient {
   }
 
   send(channel: number, payload: Uint8Array | string = new Uint8Array(0)): void {
-    this.ws.send(encodeFrame(channel, typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload));
+    this.ws.send(encodeShellFrame(channel, typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload));
   }
 
   /** Types a line as a terminal would: the line ends in CR. */
   sendLine(line: string): void {
-    this.send(Channel.STDIN, `${line}\r`);
+    this.send(ShellChannel.STDIN, `${line}\r`);
   }
 
   resize(width: number, height: number): void {

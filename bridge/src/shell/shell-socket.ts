@@ -5,12 +5,12 @@
 import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { classifyUpgradeFailure } from './close-codes';
-import { BridgeError } from './errors';
-import { decodeFrame, Frame } from './frames';
+import { BridgeError } from '../errors';
+import { decodeShellFrame, ShellFrame } from './shell-frame';
 import type { SignedUpgrade } from './sigv4';
 
 export interface ShellSocketHandlers {
-  onFrame(frame: Frame): void;
+  onFrame(frame: ShellFrame): void;
   onClose(code: number, reason: string): void;
   onPong(): void;
 }
@@ -103,7 +103,7 @@ export class ShellSocket {
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
       // The service sends binary frames only; empty messages carry no channel.
       if (!isBinary) return;
-      const frame = decodeFrame(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+      const frame = decodeShellFrame(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
       if (frame) h.onFrame(frame);
     });
     this.ws.on('pong', () => h.onPong());

@@ -4,10 +4,9 @@
  * the remote agent as needed, relays every other message both ways, and makes
  * sure each request from the client gets exactly one answer.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import type { BridgeConfig } from './args';
-import { BridgeError, isBridgeError } from './errors';
+import type { BridgeConfig } from '../args';
+import { BridgeError, isBridgeError } from '../errors';
 import {
   errorResponse,
   INTERNAL_ERROR,
@@ -20,10 +19,11 @@ import {
   resultResponse,
   SESSION_NOT_FOUND,
 } from './jsonrpc';
-import type { Logger } from './logger';
-import { afterMessage } from './memory';
-import { AgentRequestError, RemoteAgent } from './remote-agent';
+import type { Logger } from '../logger';
+import { afterMessage } from '../release-memory';
+import { AgentRequestError, RemoteAgent } from '../agent/remote-agent';
 import { ClientSessionId, decodeClientSessionId, encodeClientSessionId, newToken, RemoteIds, remoteIds } from './session-id';
+import { Deadline, Waiter, within } from '../wait';
 
 declare const __BRIDGE_VERSION__: string;
 export const BRIDGE_VERSION = typeof __BRIDGE_VERSION__ === 'string' ? __BRIDGE_VERSION__ : '0.0.0-dev';
@@ -33,12 +33,17 @@ const LOAD_BUDGET_MS = 27_000;
 /** How long a cancelled prompt may take to finish by itself before the agent is stopped. */
 const CANCEL_GRACE_MS = 1_000;
 const SESSION_NEW_TIMEOUT_MS = 110_000;
+/** Client input waiting for the shell above which stdin is no longer read (every buffer has a limit). */
+export const MAX_INPUT_BACKLOG = 32 * 1024 * 1024;
 
 export interface BridgeIo {
   /** Writes one JSON-RPC line (with newline) to the client; false when the pipe is full. */
   write(line: Buffer): boolean;
   /** Called once the client's pipe has room again. */
   onDrain(cb: () => void): void;
+  /** Stops reading the client's input until {@link resumeInput}. */
+  pauseInput(): void;
+  resumeInput(): void;
   /** Ends the process after the pending output is flushed. */
   exit(code: number): void;
 }
@@ -76,6 +81,13 @@ interface Pending {
   cancelled?: boolean;
 }
 
+type LoadOutcome =
+  | { readonly kind: 'loaded'; readonly result: Record<string, unknown> }
+  /** The agent answered with an error: it is fine, the conversation is not there. */
+  | { readonly kind: 'refused' }
+  /** It hung or exited on the load. */
+  | { readonly kind: 'broken' };
+
 export class Bridge {
   private clientInit: unknown;
   private session: Session | undefined;
@@ -85,9 +97,14 @@ export class Bridge {
   private chain: Promise<void> = Promise.resolve();
   private closing = false;
   private outputBlocked = false;
+  private inputPaused = false;
   /** A cancel is ending the agent; a restart waits for it. */
   private stopping: Promise<void> | undefined;
-
+  /** The prompts a cancel is waiting on, settled once the agent has answered them all. */
+  private cancelled: { readonly prompts: readonly Pending[]; readonly answered: Waiter<void> } | undefined;
+  /** The client's working directory, reused when the agent is started again for a prompt. */
+  private lastCwd: string | undefined;
+  /** The session id replacements, made once per pair of ids rather than for every message. */
   constructor(private readonly deps: BridgeDeps) {
     deps.io.onDrain(() => {
       this.outputBlocked = false;
@@ -97,11 +114,6 @@ export class Bridge {
 
   private get log(): Logger {
     return this.deps.logger;
-  }
-
-  /** Client input not yet sent to the shell; the caller stops reading stdin while it is large. */
-  get inputBacklog(): number {
-    return this.session?.agent?.shell.pendingInput ?? 0;
   }
 
   /** One line from the client (without its newline). */
@@ -190,6 +202,7 @@ export class Bridge {
 
   private async onLoadSession(id: number | string, params: unknown): Promise<void> {
     const started = Date.now();
+    const deadline = new Deadline(LOAD_BUDGET_MS);
     const sessionId = (params as { sessionId?: unknown } | undefined)?.sessionId;
     if (this.session?.client.id === sessionId && sessionId !== undefined) {
       this.reply(resultResponse(id, {}));
@@ -207,7 +220,7 @@ export class Bridge {
     // Set before the load so the conversation history a restarted agent replays reaches the client.
     this.session = session;
     try {
-      const { reattached, restored, loadResult } = await this.bringUp(session, params, LOAD_BUDGET_MS - (Date.now() - started), true);
+      const { reattached, restored, loadResult } = await this.bringUp(session, params, deadline, true);
       this.log.info(reattached ? 'session-reattached' : 'session-loaded', { sessionId: client.id, afterMs: Date.now() - started, restored });
       this.reply(resultResponse(id, loadResult ?? {}));
     } catch (e) {
@@ -228,19 +241,20 @@ export class Bridge {
   private async bringUp(
     session: Session,
     loadParams: unknown,
-    budgetMs: number,
+    deadline: Deadline,
+    /** The client asked for the load and expects the history; a restart for a prompt must not replay it into the turn. */
     forwardHistory: boolean,
   ): Promise<{ reattached: boolean; restored: boolean; loadResult?: Record<string, unknown> }> {
-    const agent = this.newAgent(session.client, Math.min(15_000, budgetMs));
+    const agent = this.newAgent(session.client, deadline.step(15_000));
     session.agent = agent;
     session.reattached = await agent.open();
     if (session.reattached) {
-      await agent.negotiate();
+      await agent.probe();
       this.watch(agent);
       session.stoppedBecause = undefined;
       return { reattached: true, restored: true };
     }
-    return { reattached: false, ...(await this.startAgentFor(session, agent, loadParams, budgetMs, forwardHistory)) };
+    return { reattached: false, ...(await this.startAgentFor(session, agent, loadParams, deadline, forwardHistory)) };
   }
 
   /**
@@ -252,43 +266,65 @@ export class Bridge {
     session: Session,
     agent: RemoteAgent,
     loadParams: unknown,
-    budgetMs: number,
-    /** The client asked for the load and expects the history; a restart for a prompt must not replay it into the turn. */
+    deadline: Deadline,
     forwardHistory: boolean,
   ): Promise<{ restored: boolean; loadResult?: Record<string, unknown> }> {
-    const deadline = Date.now() + budgetMs;
     const base = (loadParams ?? {}) as Record<string, unknown>;
     const sessionParams = { cwd: base.cwd ?? '/', mcpServers: base.mcpServers ?? [] };
+    await this.startIn(session, agent, deadline, forwardHistory);
+    if (agent.agentCapabilities.loadSession === true) {
+      const loaded = await this.loadConversation(session, agent, sessionParams, deadline);
+      if (loaded.kind === 'loaded') return { restored: true, loadResult: loaded.result };
+      if (loaded.kind === 'broken') agent = await this.replaceAgent(session, agent, deadline, forwardHistory);
+    }
+    return { restored: false, loadResult: await this.newConversation(session, agent, sessionParams, deadline) };
+  }
+
+  /** Launches the agent in its fresh shell and initializes it. */
+  private async startIn(session: Session, agent: RemoteAgent, deadline: Deadline, forwardHistory: boolean): Promise<void> {
     session.agent = agent;
-    await agent.launch(Math.min(20_000, remaining(deadline)));
-    await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
+    await agent.launch(deadline.step(20_000));
+    await agent.initialize(this.clientInit, deadline.step(20_000));
     // Messages only: if the agent dies on the load, that is handled here, not as the end of the bridge.
     if (forwardHistory) agent.on('message', this.onAgentMessage);
-    if (agent.agentCapabilities.loadSession === true) {
-      try {
-        // Leave time for the fallback below if the agent cannot load (or hangs on it).
-        const loadTimeout = Math.max(1_000, Math.min(15_000, remaining(deadline) - 8_000));
-        const result = (await agent.request('session/load', { ...sessionParams, sessionId: session.agentSessionId }, loadTimeout)) as
-          | Record<string, unknown>
-          | null;
-        this.watch(agent);
-        session.stoppedBecause = undefined;
-        return { restored: true, loadResult: result ?? {} };
-      } catch (e) {
-        this.log.warn('conversation-load-failed', { error: describe(e) });
-        if (!(e instanceof AgentRequestError)) {
-          // It hung or exited on the load: start a clean one in the same runtime session.
-          this.unwatch(agent);
-          await agent.stop().catch(() => undefined);
-          agent = await this.freshAgent(session.client, Math.max(1_000, remaining(deadline) - 5_000));
-          session.agent = agent;
-          await agent.launch(Math.min(20_000, remaining(deadline)));
-          await agent.initialize(this.clientInit, Math.min(20_000, remaining(deadline)));
-          if (forwardHistory) agent.on('message', this.onAgentMessage);
-        }
-      }
+  }
+
+  private async loadConversation(
+    session: Session,
+    agent: RemoteAgent,
+    sessionParams: Record<string, unknown>,
+    deadline: Deadline,
+  ): Promise<LoadOutcome> {
+    try {
+      // Leave time for a new conversation if the agent cannot load (or hangs on it).
+      const params = { ...sessionParams, sessionId: session.agentSessionId };
+      const result = (await agent.request('session/load', params, deadline.step(15_000, 8_000, 1_000))) as Record<string, unknown> | null;
+      this.watch(agent);
+      session.stoppedBecause = undefined;
+      return { kind: 'loaded', result: result ?? {} };
+    } catch (e) {
+      this.log.warn('conversation-load-failed', { error: describe(e) });
+      return { kind: e instanceof AgentRequestError ? 'refused' : 'broken' };
     }
-    const { agentSessionId, rest } = await newAgentSession(agent, sessionParams, Math.max(1_000, remaining(deadline)));
+  }
+
+  /** The agent hung or exited on the load: a clean one in the same runtime session. */
+  private async replaceAgent(session: Session, broken: RemoteAgent, deadline: Deadline, forwardHistory: boolean): Promise<RemoteAgent> {
+    this.unwatch(broken);
+    await broken.stop().catch(() => undefined);
+    const agent = await this.freshAgent(session.client, deadline.step(Infinity, 5_000, 1_000));
+    await this.startIn(session, agent, deadline, forwardHistory);
+    return agent;
+  }
+
+  /** The conversation could not be restored: a new one in the same place, under the same client session id. */
+  private async newConversation(
+    session: Session,
+    agent: RemoteAgent,
+    sessionParams: Record<string, unknown>,
+    deadline: Deadline,
+  ): Promise<Record<string, unknown>> {
+    const { agentSessionId, rest } = await newAgentSession(agent, sessionParams, deadline.step(Infinity, 0, 1_000));
     this.watch(agent);
     this.log.warn('conversation-not-restored', {
       sessionId: session.client.id,
@@ -297,7 +333,7 @@ export class Bridge {
     });
     session.agentSessionId = agentSessionId;
     session.stoppedBecause = undefined;
-    return { restored: false, loadResult: rest };
+    return rest;
   }
 
   private async forwardRequest(msg: Extract<Message, { kind: 'request' }>, line: Buffer): Promise<void> {
@@ -320,9 +356,9 @@ export class Bridge {
     try {
       const agent = await this.runningAgent(session);
       if (!this.pending.has(key)) return; // answered meanwhile (cancelled)
-      agent.send(this.toAgent(line, session));
+      this.sendToAgent(agent, this.toAgent(line, session));
     } catch (e) {
-      if (this.pending.delete(key)) this.replyError(msg.id, e, msg.method);
+      if (this.forget(key)) this.replyError(msg.id, e, msg.method);
     }
   }
 
@@ -333,7 +369,20 @@ export class Bridge {
       this.log.warn('client-message-dropped', { kind, reason: 'no running agent' });
       return;
     }
-    agent.send(this.toAgent(line, session));
+    this.sendToAgent(agent, this.toAgent(line, session));
+  }
+
+  /** Sends a client message on; stops reading the client while the shell is not taking input fast enough. */
+  private sendToAgent(agent: RemoteAgent, message: readonly Buffer[]): void {
+    agent.send(message);
+    if (this.inputPaused || agent.inputBacklog <= MAX_INPUT_BACKLOG) return;
+    this.inputPaused = true;
+    this.deps.io.pauseInput();
+    // Also called when the agent's shell goes away: its queue is dropped then.
+    agent.onceInputBelow(MAX_INPUT_BACKLOG / 4, () => {
+      this.inputPaused = false;
+      this.deps.io.resumeInput();
+    });
   }
 
   private async onCancel(target: unknown, line: Buffer): Promise<void> {
@@ -360,15 +409,7 @@ export class Bridge {
       // From now on new requests wait for a restarted agent; this one only finishes what is cancelled.
       session.agent = undefined;
       session.stoppedBecause = 'stopped by session/cancel';
-      this.stopping = (async () => {
-        // Let the agent wind down by itself first (it may save its state), then stop it regardless.
-        agent.send(this.toAgent(line, session));
-        const deadline = Date.now() + CANCEL_GRACE_MS;
-        while (Date.now() < deadline && prompts.some((p) => this.pending.has(idKey(p.id)))) await sleep(20);
-        this.unwatch(agent);
-        await agent.stop();
-        this.log.info('agent-stopped', { reason: 'session/cancel' });
-      })().finally(() => (this.stopping = undefined));
+      this.stopping = this.stopAfterCancel(agent, this.toAgent(line, session), prompts).finally(() => (this.stopping = undefined));
       await this.stopping;
     }
     for (const p of victims) {
@@ -378,13 +419,42 @@ export class Bridge {
     }
   }
 
+  /** Lets the agent wind down by itself first (it may save its state), then stops it regardless. */
+  private async stopAfterCancel(agent: RemoteAgent, cancel: readonly Buffer[], prompts: readonly Pending[]): Promise<void> {
+    const answered = new Waiter<void>();
+    this.cancelled = { prompts, answered };
+    try {
+      agent.send(cancel);
+      this.checkCancelAnswered();
+      await within(answered.promise, CANCEL_GRACE_MS, () => undefined);
+    } finally {
+      this.cancelled = undefined;
+    }
+    this.unwatch(agent);
+    await agent.stop();
+    this.log.info('agent-stopped', { reason: 'session/cancel' });
+  }
+
+  /** Settles the cancel's wait once none of its prompts is pending any more. */
+  private checkCancelAnswered(): void {
+    const c = this.cancelled;
+    if (c && !c.prompts.some((p) => this.pending.has(idKey(p.id)))) c.answered.settle();
+  }
+
+  /** Removes a pending request; true if it was there. */
+  private forget(key: string): boolean {
+    const had = this.pending.delete(key);
+    if (had) this.checkCancelAnswered();
+    return had;
+  }
+
   /** The session's agent, started again in the same runtime session if it was stopped. */
   private async runningAgent(session: Session): Promise<RemoteAgent> {
     if (this.stopping) await this.stopping;
     if (session.agent && !session.agent.hasExited) return session.agent;
     this.log.info('agent-restart', { reason: session.stoppedBecause ?? 'not running' });
     try {
-      await this.bringUp(session, { cwd: this.lastCwd ?? '/', mcpServers: [] }, LOAD_BUDGET_MS, false);
+      await this.bringUp(session, { cwd: this.lastCwd ?? '/', mcpServers: [] }, new Deadline(LOAD_BUDGET_MS), false);
     } catch (e) {
       // Leave no half-started agent behind: the next request tries again from scratch.
       const failed = session.agent;
@@ -398,9 +468,6 @@ export class Bridge {
     }
     return session.agent!;
   }
-
-  /** The client's working directory, reused when the agent is started again for a prompt. */
-  private lastCwd: string | undefined;
 
   private rememberCwd(params: unknown): void {
     const cwd = (params as { cwd?: unknown } | undefined)?.cwd;
@@ -450,7 +517,7 @@ export class Bridge {
         this.log.warn('agent-stale-response', { id: msg.id });
         return;
       }
-      this.pending.delete(idKey(msg.id!));
+      this.forget(idKey(msg.id!));
     }
     this.log.debug('agent-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
     this.reply(this.toClient(line, session));
@@ -465,6 +532,7 @@ export class Bridge {
       this.reply(errorResponse(p.id, INTERNAL_ERROR, `The remote agent is gone: ${reason}`, { code }));
     }
     this.pending.clear();
+    this.checkCancelAnswered();
     // OAB respawns a bridge for the thread on its next message and loads the session again.
     this.deps.io.exit(1);
   };
@@ -480,6 +548,7 @@ export class Bridge {
       );
     }
     this.pending.clear();
+    this.checkCancelAnswered();
   };
 
   private watch(agent: RemoteAgent): void {
@@ -505,7 +574,6 @@ export class Bridge {
     return this.idSwap(session).toClient(line);
   }
 
-  /** The session id replacements, made once per pair of ids rather than for every message. */
   private idSwap(session: Session): IdSwap {
     const cached = this.swap;
     if (cached && cached.client === session.client.id && cached.agent === session.agentSessionId) return cached;
@@ -564,10 +632,6 @@ async function newAgentSession(
 
 function idKey(id: number | string): string {
   return `${typeof id}:${id}`;
-}
-
-function remaining(deadline: number): number {
-  return Math.max(0, deadline - Date.now());
 }
 
 function describe(e: unknown): string {

@@ -1,6 +1,6 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterMessage, LARGE_MESSAGE_BYTES } from '../../bridge/src/memory';
+import { afterMessage, LARGE_MESSAGE_BYTES } from '../../bridge/src/release-memory';
 
 const MiB = 1024 * 1024;
 

@@ -1,5 +1,5 @@
-import { FrameSender } from '../../bridge/src/frame-sender';
-import { Channel, MAX_MESSAGE_BYTES } from '../../bridge/src/frames';
+import { ShellFrameSender } from '../../bridge/src/shell/shell-frame-sender';
+import { ShellChannel, MAX_SHELL_FRAME_BYTES } from '../../bridge/src/shell/shell-frame';
 
 /** A sink that records frames with the (fake) time they were sent. */
 function recordingSink(now: () => number) {
@@ -16,19 +16,19 @@ function recordingSink(now: () => number) {
   };
 }
 
-describe('FrameSender', () => {
+describe('ShellFrameSender', () => {
   beforeEach(() => jest.useFakeTimers());
   afterEach(() => jest.useRealTimers());
   const now = () => Date.now();
 
   test('a 5 MB message leaves in frames of at most 64 KiB, cut between characters, and reassembles exactly', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now, maxInFlightBytes: Number.MAX_SAFE_INTEGER });
+    const s = new ShellFrameSender({ now, maxInFlightBytes: Number.MAX_SAFE_INTEGER });
     s.attach(sink);
     const message = Buffer.from(`${'aé€😀'.repeat(500_000)}\n`);
     s.write(message);
     await jest.advanceTimersByTimeAsync(2_000);
-    expect(frames.every((f) => f.frame.length <= MAX_MESSAGE_BYTES && f.frame[0] === Channel.STDIN)).toBe(true);
+    expect(frames.every((f) => f.frame.length <= MAX_SHELL_FRAME_BYTES && f.frame[0] === ShellChannel.STDIN)).toBe(true);
     for (const f of frames) {
       const payload = f.frame.subarray(1);
       expect(Buffer.from(payload.toString('utf8')).equals(payload)).toBe(true);
@@ -38,7 +38,7 @@ describe('FrameSender', () => {
 
   test('a lone message leaves within the tick; writes in one tick share a frame', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now });
+    const s = new ShellFrameSender({ now });
     s.attach(sink);
     s.write(Buffer.from('{"lone":1}\n'));
     await jest.advanceTimersByTimeAsync(1);
@@ -51,7 +51,7 @@ describe('FrameSender', () => {
 
   test('a burst spread over many ticks never exceeds 220 frames in any second and arrives whole and in order', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now });
+    const s = new ShellFrameSender({ now });
     s.attach(sink);
     for (let i = 0; i < 5000; i++) {
       s.write(Buffer.from(`{"n":${i}}\n`));
@@ -70,7 +70,7 @@ describe('FrameSender', () => {
   test('a burst held back by the frame limit is reported once, with its frames and wait', async () => {
     const { frames, sink } = recordingSink(now);
     const paced: Array<{ frames: number; bytes: number; waitedMs: number }> = [];
-    const s = new FrameSender({ now, framesPerSecond: 10, onPaced: (p) => paced.push(p) });
+    const s = new ShellFrameSender({ now, framesPerSecond: 10, onPaced: (p) => paced.push(p) });
     s.attach(sink);
     s.write(Buffer.alloc(30 * 65_535, 0x61)); // 30 full frames: 10 now, the rest over the next two seconds
     await jest.advanceTimersByTimeAsync(3_000);
@@ -82,7 +82,7 @@ describe('FrameSender', () => {
 
   test('without a connection data waits, in order, and flows when one is attached', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now });
+    const s = new ShellFrameSender({ now });
     s.write(Buffer.from('first\n'));
     s.write(Buffer.from('second\n'));
     expect(s.pendingBytes).toBe(13);
@@ -93,20 +93,20 @@ describe('FrameSender', () => {
 
   test('control frames go before queued data', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now, framesPerSecond: 1 });
+    const s = new ShellFrameSender({ now, framesPerSecond: 1 });
     s.attach(sink);
     s.write(Buffer.from('a\n'));
     await jest.advanceTimersByTimeAsync(1); // takes the only slot of this second
     s.write(Buffer.from('b\n'));
-    s.sendControl(Channel.HEARTBEAT);
+    s.sendControl(ShellChannel.HEARTBEAT);
     await jest.advanceTimersByTimeAsync(2_500);
-    expect(frames.map((f) => f.frame[0])).toEqual([Channel.STDIN, Channel.HEARTBEAT, Channel.STDIN]);
+    expect(frames.map((f) => f.frame[0])).toEqual([ShellChannel.STDIN, ShellChannel.HEARTBEAT, ShellChannel.STDIN]);
   });
 
   test('after a lost connection, a line cut by it is sent again whole behind a newline, and lines sent whole are not', async () => {
     const { frames, sink } = recordingSink(now);
     // Frames of 8 bytes; the connection takes two, then is gone: "done\n" went whole, the long line was cut.
-    const t = new FrameSender({ now, maxPayloadBytes: 8 });
+    const t = new ShellFrameSender({ now, maxPayloadBytes: 8 });
     let accepted = 0;
     const handed: string[] = [];
     t.attach({ send: (frame, done) => (accepted++ < 2 ? (handed.push(frame.subarray(1).toString()), setImmediate(done), true) : false) });
@@ -125,7 +125,7 @@ describe('FrameSender', () => {
 
   test('with no line cut, a reattach only ends any partial line the shell may hold', async () => {
     const { frames, sink } = recordingSink(now);
-    const s = new FrameSender({ now });
+    const s = new ShellFrameSender({ now });
     s.attach(sink);
     s.write(Buffer.from('whole\n'));
     await jest.advanceTimersByTimeAsync(1);

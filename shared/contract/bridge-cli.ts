@@ -18,3 +18,16 @@ export type CancelStrategy = (typeof CANCEL_STRATEGIES)[number];
 /** `--log-level`. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * What is wrong with a `--shell-command` value, named as `name` (the bridge's option or
+ * the CDK prop that becomes it), or undefined when the bridge will accept it. The bridge
+ * types it into a terminal as one line, so it must be one line of printable text.
+ */
+export function shellCommandProblem(value: string, name = '--shell-command'): string | undefined {
+  if (/[\r\n]/.test(value)) return `${name} must be a single line (it contains a newline)`;
+  if (value.trim() === '') return `${name} must not be empty`;
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x08\x0b-\x1f\x7f]/.test(value)) return `${name} must not contain control characters`;
+  return undefined;
+}

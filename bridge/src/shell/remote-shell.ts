@@ -3,25 +3,59 @@
  * attaches, keeps the connection alive with heartbeats, reattaches with the same
  * shellId after drops (backing off with jitter, re-signing every try), strips the
  * replay that follows a reattach, and paces everything it sends.
+ *
+ * States (`state`), with every transition in this file:
+ *
+ *   idle ──attach()──▶ attached ──drop──▶ reattaching ──same shell──▶ attached
+ *                         │                   ├──new, empty shell──▶ attached (emits exit)
+ *                         │                   └──window over / fatal──▶ ended (emits lost)
+ *                         ├──exit status──▶ closing ──close──▶ ended
+ *                         └──kill() / detach()──▶ closing ──close or timeout──▶ ended
+ *
+ * Reattach flows one way: the shell applies the {@link ResumePolicy} its user chose for
+ * the input and the replay, then reports `resumed`; what to send again is its user's call.
  */
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { backoffDelay } from './backoff';
 import { classifyClose } from './close-codes';
-import { BridgeError } from './errors';
-import { FrameSender } from './frame-sender';
-import { Channel, channelName, encodeResize, Frame } from './frames';
-import type { Logger } from './logger';
+import { BridgeError } from '../errors';
+import { ShellFrameSender } from './shell-frame-sender';
+import { ShellChannel, shellChannelName, encodeResize, ShellFrame } from './shell-frame';
+import type { Logger } from '../logger';
 import { ALIGN_SETTLE_MS, ReplayAligner } from './replay-aligner';
 import { ShellSocket } from './shell-socket';
+import { Waiter, within } from '../wait';
 import { signShellUpgrade, ShellTarget } from './sigv4';
-import { parseStatus, StatusEvent } from './status';
+import { parseStatus, StatusEvent } from './shell-status';
 
 export interface AttachInfo {
   /** The shell already existed (and so did whatever runs in it). */
   readonly reconnected: boolean;
-  readonly bytesDropped: number;
+}
+
+/** What a reattach to the same shell does to the input in flight and to the replayed output. */
+export interface ResumePolicy {
+  /**
+   * `resend-cut-line`: a line cut by the drop is ended with a newline and sent again,
+   * whole (no acknowledgements: lines sent whole are not repeated). `discard`: queued
+   * input is dropped, because the user resends everything unacknowledged itself.
+   */
+  readonly input: 'resend-cut-line' | 'discard';
+  /** Strip the replayed output by byte alignment (else the user dedupes, e.g. by sequence number). */
+  readonly alignReplay: boolean;
+}
+
+/** Until told otherwise: no acknowledgements above, so the shell does what it can itself. */
+const UNACKNOWLEDGED: ResumePolicy = { input: 'resend-cut-line', alignReplay: true };
+
+/** One WebSocket connection attempt and what is known about it. */
+interface Connection {
+  readonly confirmation: Waiter<StatusEvent | BridgeError>;
+  /** The service confirmed the attach; frames that raced ahead wait in `early` until it does. */
+  confirmed: boolean;
+  early: ShellFrame[];
 }
 
 export interface RemoteShellOptions {
@@ -46,22 +80,21 @@ export type ExitEvent = Extract<StatusEvent, { type: 'exited' }>;
  * `gap` (number of output bytes the service dropped while detached).
  */
 export class RemoteShell extends EventEmitter {
+  private state: 'idle' | 'attached' | 'reattaching' | 'closing' | 'ended' = 'idle';
   private socket: ShellSocket | undefined;
-  /** Identifies the current connection attempt; events of older ones are ignored. */
-  private connection: object | undefined;
-  private readonly sender: FrameSender;
+  /** The current connection attempt; events of older ones are ignored. */
+  private connection: Connection | undefined;
+  private readonly sender: ShellFrameSender;
   private readonly aligner = new ReplayAligner();
+  private resumePolicy = UNACKNOWLEDGED;
   private settleTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastPong = 0;
-  private state: 'idle' | 'attached' | 'reattaching' | 'closing' | 'ended' = 'idle';
-  private confirmed = false;
+  /** A reattach found a new, empty shell: its output is not our agent's. */
   private discardOutput = false;
-  private alignReplay = true;
-  private confirmWaiter: ((status: StatusEvent | BridgeError) => void) | undefined;
-  private earlyFrames: Frame[] = [];
-  private endWaiter: (() => void) | undefined;
   private outputPaused = false;
+  /** Settled when the socket closes while closing. */
+  private closed: Waiter<void> | undefined;
   private readonly opts: Required<Omit<RemoteShellOptions, 'target' | 'credentials' | 'logger'>>;
 
   constructor(private readonly options: RemoteShellOptions) {
@@ -73,30 +106,25 @@ export class RemoteShell extends EventEmitter {
       attachWindowMs: options.attachWindowMs ?? 20_000,
       confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000,
     };
-    this.sender = new FrameSender({
+    this.sender = new ShellFrameSender({
       onPaced: (info) => this.log.info('frames-paced', info),
     });
   }
 
-  /** Framed mode dedupes by sequence number; byte alignment of the replay is then not wanted. */
-  setReplayAlignment(enabled: boolean): void {
-    this.alignReplay = enabled;
-    if (!enabled) this.aligner.reset();
-  }
-
-  /** Drops input queued for the shell (framed mode resends it all after a reattach anyway). */
-  clearInput(): void {
-    this.sender.clear();
-  }
-
-  /** After a reattach: ends any partial line in the shell and sends a line cut by the drop again, whole. */
-  restartCutLine(): number {
-    return this.sender.restartCutLine();
+  /** Chosen once by the user of the shell, when it knows how its messages travel. */
+  setResumePolicy(policy: ResumePolicy): void {
+    this.resumePolicy = policy;
+    if (!policy.alignReplay) this.aligner.reset();
   }
 
   /** Input bytes waiting to be framed (held while reattaching, or paced). */
   get pendingInput(): number {
     return this.sender.pendingBytes;
+  }
+
+  /** Calls `cb` once less than `bytes` of input wait to be framed (input flow control). */
+  onceInputBelow(bytes: number, cb: () => void): void {
+    this.sender.onceBelow(bytes, cb);
   }
 
   get shellId(): string {
@@ -138,7 +166,7 @@ export class RemoteShell extends EventEmitter {
   }
 
   resize(width: number, height: number): void {
-    this.sender.sendControl(Channel.RESIZE, encodeResize(width, height).subarray(1));
+    this.sender.sendControl(ShellChannel.RESIZE, encodeResize(width, height).subarray(1));
   }
 
   /** Stops delivering output until resumed (stdout is full); the service buffers meanwhile. */
@@ -160,10 +188,10 @@ export class RemoteShell extends EventEmitter {
     this.stopTimers();
     this.sender.clear();
     if (!wasAttached) return this.end();
-    const ended = new Promise<void>((resolve) => (this.endWaiter = resolve));
+    this.closed = new Waiter();
     this.sender.attach(this.sink());
-    this.sender.sendControl(Channel.CLOSE);
-    await Promise.race([ended, sleep(timeoutMs)]);
+    this.sender.sendControl(ShellChannel.CLOSE);
+    await within(this.closed.promise, timeoutMs, () => undefined);
     this.end();
   }
 
@@ -174,11 +202,10 @@ export class RemoteShell extends EventEmitter {
     this.stopTimers();
     if (!this.socket) return this.end();
     // Give queued input a moment to reach the shell before the socket closes.
-    const deadline = Date.now() + timeoutMs;
-    while (this.sender.pendingBytes > 0 && Date.now() < deadline) await sleep(10);
-    const ended = new Promise<void>((resolve) => (this.endWaiter = resolve));
-    this.socket.close(1000, 'detach');
-    await Promise.race([ended, sleep(timeoutMs)]);
+    await within(new Promise<void>((resolve) => this.sender.onceBelow(1, resolve)), timeoutMs, () => undefined);
+    this.closed = new Waiter();
+    this.socket?.close(1000, 'detach');
+    await within(this.closed.promise, timeoutMs, () => undefined);
     this.end();
   }
 
@@ -202,28 +229,23 @@ export class RemoteShell extends EventEmitter {
       throw new BridgeError('BRIDGE_NO_CREDENTIALS', `no usable AWS credentials: ${e.message}`);
     });
     const upgrade = await signShellUpgrade(this.options.target, credentials);
-    this.confirmed = false;
-    this.earlyFrames = [];
-    const confirmation = new Promise<StatusEvent | BridgeError>((resolve) => (this.confirmWaiter = resolve));
     this.log.debug('upgrade', { url: upgrade.url });
     // Frames can arrive in the same tick as the upgrade completes: route by connection, not by socket.
-    const connection = {};
+    const connection: Connection = { confirmation: new Waiter(), confirmed: false, early: [] };
     this.connection = connection;
     const socket = await ShellSocket.open(upgrade, this.options.target.runtimeArn, {
-      onFrame: (f) => this.connection === connection && this.onFrame(f),
-      onClose: (code, reason) => this.connection === connection && this.onClose(code, reason),
+      onFrame: (f) => this.connection === connection && this.onFrame(connection, f),
+      onClose: (code, reason) => this.connection === connection && this.onClose(connection, code, reason),
       onPong: () => (this.lastPong = Date.now()),
     });
     this.socket = socket;
     this.log.debug('upgraded', { headers: socket.responseHeaders });
     if (this.outputPaused) socket.pause();
-    const timer = setTimeout(
-      () => this.confirmWaiter?.(new BridgeError('BRIDGE_UNREACHABLE', 'no confirmation from the shell service', true)),
+    const status = await within(
+      connection.confirmation.promise,
       this.opts.confirmTimeoutMs,
+      () => new BridgeError('BRIDGE_UNREACHABLE', 'no confirmation from the shell service', true),
     );
-    const status = await confirmation;
-    clearTimeout(timer);
-    this.confirmWaiter = undefined;
     if (status instanceof BridgeError) {
       socket.terminate();
       throw status;
@@ -239,33 +261,33 @@ export class RemoteShell extends EventEmitter {
       reconnected: status.reconnected,
       bytesDropped: status.bytesDropped || undefined,
     });
-    return { reconnected: status.reconnected, bytesDropped: status.bytesDropped };
+    return { reconnected: status.reconnected };
   }
 
-  private onFrame(frame: Frame): void {
-    if (!this.confirmed) {
-      if (frame.channel === Channel.STATUS) {
+  private onFrame(connection: Connection, frame: ShellFrame): void {
+    if (!connection.confirmed) {
+      if (frame.channel === ShellChannel.STATUS) {
         const status = parseStatus(frame.payload);
         if (status.type === 'attached') {
           // Decided here, synchronously: the replay may follow in the same tick.
-          this.confirmed = true;
+          connection.confirmed = true;
           this.prepareOutput(status);
-          this.confirmWaiter?.(status);
-          const early = this.earlyFrames;
-          this.earlyFrames = [];
-          early.forEach((f) => this.onFrame(f));
+          connection.confirmation.settle(status);
+          const early = connection.early;
+          connection.early = [];
+          early.forEach((f) => this.onFrame(connection, f));
           return;
         }
       }
       // The service confirms first; anything that raced ahead is held until it does.
-      if (this.earlyFrames.length < 1024) this.earlyFrames.push(frame);
+      if (connection.early.length < 1024) connection.early.push(frame);
       return;
     }
     switch (frame.channel) {
-      case Channel.STDOUT:
+      case ShellChannel.STDOUT:
         this.onOutput(frame.payload);
         return;
-      case Channel.STATUS: {
+      case ShellChannel.STATUS: {
         const status = parseStatus(frame.payload);
         if (status.type === 'exited') {
           this.log.info('shell-exit', { reason: status.reason });
@@ -279,16 +301,16 @@ export class RemoteShell extends EventEmitter {
         }
         return;
       }
-      case Channel.STDERR:
+      case ShellChannel.STDERR:
         this.log.warn('service-diagnostic', { message: frame.payload.toString('utf8').slice(0, 500) });
         return;
-      case Channel.HEARTBEAT:
+      case ShellChannel.HEARTBEAT:
         return;
-      case Channel.CLOSE:
+      case ShellChannel.CLOSE:
         this.log.info('service-close-frame');
         return;
       default:
-        this.log.debug('unknown-frame', { channel: channelName(frame.channel), bytes: frame.payload.length });
+        this.log.debug('unknown-frame', { channel: shellChannelName(frame.channel), bytes: frame.payload.length });
     }
   }
 
@@ -299,20 +321,34 @@ export class RemoteShell extends EventEmitter {
     if (!status.reconnected) {
       this.discardOutput = true; // a new, empty shell: not the one our agent ran in
       this.aligner.reset();
-    } else if (status.bytesDropped > 0) {
+      return;
+    }
+    if (status.bytesDropped > 0) {
       // Output was lost while detached: nothing to align with, and the partial line before the gap is junk.
       this.aligner.reset();
-      this.emit('resumed');
-      this.emit('gap', status.bytesDropped);
-    } else {
-      if (this.alignReplay) this.aligner.begin();
-      this.emit('resumed');
+    } else if (this.resumePolicy.alignReplay) {
+      this.aligner.begin();
     }
+    this.resumeInput();
+    this.emit('resumed');
+    if (status.bytesDropped > 0) this.emit('gap', status.bytesDropped);
+  }
+
+  /** The input side of a resume, as the policy says (see {@link ResumePolicy}). */
+  private resumeInput(): void {
+    if (this.resumePolicy.input === 'discard') {
+      this.sender.clear();
+      return;
+    }
+    // A message cut by the drop must not reach the agent spliced onto another: a newline ends
+    // what the agent holds of it (a broken line it skips), and the message goes again, whole.
+    const resent = this.sender.restartCutLine();
+    if (resent > 0) this.log.warn('input-line-resent', { bytes: resent, reason: 'cut by the connection drop' });
   }
 
   private onOutput(bytes: Buffer): void {
     if (this.discardOutput) return;
-    if (!this.alignReplay) {
+    if (!this.resumePolicy.alignReplay) {
       this.emit('output', bytes);
       return;
     }
@@ -343,20 +379,19 @@ export class RemoteShell extends EventEmitter {
     this.log.info('replay-skipped', { bytes: skipped });
   }
 
-  private onClose(code: number, reason: string): void {
+  private onClose(connection: Connection, code: number, reason: string): void {
     this.connection = undefined;
     this.socket = undefined;
     this.sender.attach(undefined);
     this.stopTimers();
-    if (!this.confirmed) {
-      this.confirmWaiter?.(
+    if (!connection.confirmed) {
+      connection.confirmation.settle(
         new BridgeError('BRIDGE_UNREACHABLE', `the shell connection closed before it was confirmed (${code} ${reason})`, code !== 4000),
       );
       return;
     }
-    this.confirmed = false;
     if (this.state === 'closing') {
-      this.endWaiter?.();
+      this.closed?.settle();
       return;
     }
     if (this.state === 'ended') return;
@@ -442,7 +477,7 @@ export class RemoteShell extends EventEmitter {
         return;
       }
       // Both: the service's idle timer may count HEARTBEAT frames, proxies count pings.
-      this.sender.sendControl(Channel.HEARTBEAT);
+      this.sender.sendControl(ShellChannel.HEARTBEAT);
       this.socket?.ping();
     }, this.opts.heartbeatMs);
     this.heartbeat.unref();

@@ -1,5 +1,5 @@
-import { crc32, decodeLinkFrame, encodeLinkFrame, isLinkLine } from '../../bridge/src/link-frame';
-import { ReliableLink } from '../../bridge/src/reliable-link';
+import { crc32, decodeLinkFrame, encodeLinkFrame, isLinkLine } from '../../shared/link/link-frame';
+import { ReliableLink } from '../../shared/link/reliable-link';
 
 const strip = (b: Buffer) => b.subarray(0, b.length - 1); // the newline
 

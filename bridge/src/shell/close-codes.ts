@@ -2,7 +2,7 @@
  * What each way a shell connection can end means for the bridge: reattach (with
  * or without backing off first) or give up with a message that says what to fix.
  */
-import { BridgeError } from './errors';
+import { BridgeError } from '../errors';
 
 export type CloseDecision =
   | { action: 'reattach'; reason: string; minDelayMs: number }

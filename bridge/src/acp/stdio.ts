@@ -2,7 +2,7 @@
  * The client side of the process: newline-delimited JSON-RPC on stdin and stdout.
  * stdout carries protocol lines only.
  */
-import { LineSplitter } from './line-splitter';
+import { LineSplitter } from '../../../shared/line-splitter';
 
 /** Largest message accepted from the client; larger lines are refused, not buffered. */
 export const MAX_CLIENT_LINE_BYTES = 64 * 1024 * 1024;

@@ -1,4 +1,4 @@
-import { LineSplitter } from '../../bridge/src/line-splitter';
+import { LineSplitter } from '../../shared/line-splitter';
 
 const lines = (results: ReturnType<LineSplitter['push']>) =>
   results.map((r) => (r.kind === 'line' ? r.line.toString('utf8') : `<overflow ${r.bytes}>`));

@@ -3,7 +3,7 @@
  * byte followed by the payload (the Kubernetes `v5.channel.k8s.io` layout).
  */
 
-export const Channel = {
+export const ShellChannel = {
   STDIN: 0x00,
   STDOUT: 0x01,
   STDERR: 0x02,
@@ -13,23 +13,23 @@ export const Channel = {
   CLOSE: 0xff,
 } as const;
 
-export type ChannelName = keyof typeof Channel;
-export type ChannelByte = (typeof Channel)[ChannelName];
+export type ShellChannelName = keyof typeof ShellChannel;
+export type ChannelByte = (typeof ShellChannel)[ShellChannelName];
 
 /** Largest whole WebSocket message the service accepts (channel byte included); larger closes 1009. */
-export const MAX_MESSAGE_BYTES = 65_536;
+export const MAX_SHELL_FRAME_BYTES = 65_536;
 /** Largest payload that fits in one message beside its channel byte. */
-export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 1;
+export const MAX_SHELL_FRAME_PAYLOAD_BYTES = MAX_SHELL_FRAME_BYTES - 1;
 /** Frames per second per connection before the service closes with 1008. */
-export const MAX_FRAMES_PER_SECOND = 250;
+export const MAX_SHELL_FRAMES_PER_SECOND = 250;
 
-export interface Frame {
+export interface ShellFrame {
   /** The channel byte as received; unknown channels are kept, not dropped. */
   readonly channel: number;
   readonly payload: Buffer;
 }
 
-export function encodeFrame(channel: number, payload: Uint8Array = EMPTY): Buffer {
+export function encodeShellFrame(channel: number, payload: Uint8Array = EMPTY): Buffer {
   const out = Buffer.allocUnsafe(1 + payload.length);
   out[0] = channel;
   out.set(payload, 1);
@@ -37,19 +37,19 @@ export function encodeFrame(channel: number, payload: Uint8Array = EMPTY): Buffe
 }
 
 /** Decodes one binary message; `undefined` for an empty one, which carries no channel. */
-export function decodeFrame(message: Buffer): Frame | undefined {
+export function decodeShellFrame(message: Buffer): ShellFrame | undefined {
   if (message.length === 0) return undefined;
   return { channel: message[0], payload: message.subarray(1) };
 }
 
-export function channelName(channel: number): string {
-  for (const [name, value] of Object.entries(Channel)) if (value === channel) return name;
+export function shellChannelName(channel: number): string {
+  for (const [name, value] of Object.entries(ShellChannel)) if (value === channel) return name;
   return `UNKNOWN(0x${channel.toString(16).padStart(2, '0')})`;
 }
 
 /** `{"width":cols,"height":rows}` as the RESIZE channel expects it. */
 export function encodeResize(width: number, height: number): Buffer {
-  return encodeFrame(Channel.RESIZE, Buffer.from(JSON.stringify({ width, height })));
+  return encodeShellFrame(ShellChannel.RESIZE, Buffer.from(JSON.stringify({ width, height })));
 }
 
 const EMPTY = new Uint8Array(0);

@@ -5,18 +5,18 @@
  * Writes made in the same tick are coalesced into one frame, so a burst of small
  * messages costs few frames and a lone message still leaves at once.
  */
-import { Channel, encodeFrame, MAX_PAYLOAD_BYTES } from './frames';
+import { ShellChannel, encodeShellFrame, MAX_SHELL_FRAME_PAYLOAD_BYTES } from './shell-frame';
 import { SlidingWindowLimiter } from './rate-limiter';
 import { utf8CutPoint } from './utf8';
 
 const NEWLINE = Buffer.from('\n');
 
-export interface FrameSink {
+export interface ShellFrameSink {
   /** Sends one whole frame; returns false when there is no open connection. */
   send(frame: Buffer, done: () => void): boolean;
 }
 
-export interface FrameSenderOptions {
+export interface ShellFrameSenderOptions {
   readonly maxPayloadBytes?: number;
   /** Frames allowed in any one-second window. */
   readonly framesPerSecond?: number;
@@ -27,13 +27,13 @@ export interface FrameSenderOptions {
   readonly onPaced?: (info: { frames: number; bytes: number; waitedMs: number }) => void;
 }
 
-export class FrameSender {
+export class ShellFrameSender {
   private readonly queue: Buffer[] = [];
   private queued = 0;
   private readonly control: Buffer[] = [];
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private sink: FrameSink | undefined;
+  private sink: ShellFrameSink | undefined;
   private readonly limiter: SlidingWindowLimiter;
   private batching = false;
   private readonly max: number;
@@ -42,10 +42,12 @@ export class FrameSender {
   private paced: { frames: number; bytes: number; since: number } | undefined;
   /** What was sent of the line (message) now being sent: its bytes are kept until its newline has gone. */
   private unfinished: Buffer[] = [];
+  /** Callbacks waiting for the queue to fall below a size (input flow control, a detach). */
+  private lowWater: Array<{ readonly below: number; readonly cb: () => void }> = [];
 
-  constructor(private readonly options: FrameSenderOptions = {}) {
+  constructor(private readonly options: ShellFrameSenderOptions = {}) {
     this.now = options.now ?? (() => performance.now());
-    this.max = options.maxPayloadBytes ?? MAX_PAYLOAD_BYTES;
+    this.max = options.maxPayloadBytes ?? MAX_SHELL_FRAME_PAYLOAD_BYTES;
     this.maxInFlight = options.maxInFlightBytes ?? 1024 * 1024;
     this.limiter = new SlidingWindowLimiter(options.framesPerSecond ?? 220);
   }
@@ -55,8 +57,14 @@ export class FrameSender {
     return this.queued;
   }
 
+  /** Calls `cb` once fewer than `bytes` wait to be framed: at once if that is already so. */
+  onceBelow(bytes: number, cb: () => void): void {
+    if (this.queued < bytes) cb();
+    else this.lowWater.push({ below: bytes, cb });
+  }
+
   /** Starts (or resumes) sending through `sink`; undefined pauses, keeping the queue. */
-  attach(sink: FrameSink | undefined): void {
+  attach(sink: ShellFrameSink | undefined): void {
     this.sink = sink;
     this.inFlight = 0;
     if (sink) this.pump();
@@ -78,7 +86,7 @@ export class FrameSender {
 
   /** Heartbeat, resize or close: sent before queued data, under the same rate limit. */
   sendControl(channel: number, payload?: Buffer): void {
-    this.control.push(encodeFrame(channel, payload));
+    this.control.push(encodeShellFrame(channel, payload));
     this.pump();
   }
 
@@ -106,6 +114,15 @@ export class FrameSender {
     this.unfinished = [];
     this.control.length = 0;
     this.clearTimer();
+    this.notifyLowWater();
+  }
+
+  private notifyLowWater(): void {
+    if (this.lowWater.length === 0) return;
+    const due = this.lowWater.filter((w) => this.queued < w.below);
+    if (due.length === 0) return;
+    this.lowWater = this.lowWater.filter((w) => this.queued >= w.below);
+    due.forEach((w) => w.cb());
   }
 
   private pump(): void {
@@ -137,7 +154,7 @@ export class FrameSender {
       if (!ok) {
         // Lost with the connection; put data back so a reattach can send it.
         this.inFlight = Math.max(0, this.inFlight - frame.length);
-        if (frame[0] === Channel.STDIN) {
+        if (frame[0] === ShellChannel.STDIN) {
           const payload = frame.subarray(1);
           this.queue.unshift(payload);
           this.queued += payload.length;
@@ -174,19 +191,17 @@ export class FrameSender {
         this.queue.shift();
         continue;
       }
-      // Cut inside this buffer, between characters. Messages are whole UTF-8, so a
-      // boundary at the start of `head` is always a character boundary.
-      const cut = utf8CutPoint(head, room);
-      if (cut === 0 && size > 0) break;
-      const take = cut === 0 ? room : cut;
+      // Cut inside this buffer, between characters (a cut point is never 0 when room > 0).
+      const take = utf8CutPoint(head, room);
       parts.push(head.subarray(0, take));
       this.queue[0] = head.subarray(take);
       size += take;
       break;
     }
     this.queued -= size;
+    this.notifyLowWater();
     const frame = Buffer.allocUnsafe(1 + size);
-    frame[0] = Channel.STDIN;
+    frame[0] = ShellChannel.STDIN;
     let at = 1;
     for (const p of parts) {
       p.copy(frame, at);

@@ -1,0 +1,403 @@
+/**
+ * The ACP agent process running in a remote shell: starts it (or finds it still
+ * running), probes how to talk to it, turns the shell's output into JSON-RPC
+ * messages, answers the bridge's own requests to it, and hands every other message up.
+ *
+ * Phases (`phase`), with every transition in this file:
+ *
+ *   idle ──launch()──▶ launching ──ready marker──▶ relaying ──probe()──▶ probing ──answer or timeout──▶ relaying
+ *   idle ──open() finds the agent still running──▶ relaying ──probe()──▶ probing ──▶ relaying
+ *
+ * While relaying, lines go through the channel: plain until the probe is answered by a
+ * launcher's hello, framed from then on. Independently, `ended` says why the agent takes
+ * no more requests (it exited, was stopped or left); what it still prints while its shell
+ * closes is passed on.
+ */
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { AwsCredentialIdentity } from '@smithy/types';
+import { LineSplitter } from '../../../shared/line-splitter';
+import { decodeLinkFrame, isLinkLine } from '../../../shared/link/link-frame';
+import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES, parseHello } from '../../../shared/link/link-probe';
+import { isBlank, Message, parseLine, requestLine } from '../acp/jsonrpc';
+import type { RemoteIds } from '../acp/session-id';
+import { BridgeError } from '../errors';
+import type { Logger } from '../logger';
+import { ExitEvent, RemoteShell } from '../shell/remote-shell';
+import type { ShellTarget } from '../shell/sigv4';
+import { Waiter, within } from '../wait';
+import type { AgentChannel, ChannelContext, ChannelMode } from './agent-channel';
+import { FramedChannel } from './framed-channel';
+import { launchLine } from './launch-line';
+import { PlainChannel } from './plain-channel';
+import { PreambleScanner, readableTerminalText } from './preamble';
+
+export interface RemoteAgentOptions {
+  readonly endpointUrl: string;
+  readonly region: string;
+  readonly runtimeArn: string;
+  readonly qualifier: string;
+  readonly shellCommand: string;
+  readonly ids: RemoteIds;
+  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly logger: Logger;
+  readonly attachWindowMs?: number;
+  readonly heartbeatMs?: number;
+  /** The launcher's absolute path in the runtime image; none for plain mode only. */
+  readonly launcher?: string;
+}
+
+export interface RpcError {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+/** The agent answered one of the bridge's own requests with a JSON-RPC error. */
+export class AgentRequestError extends Error {
+  constructor(readonly error: RpcError) {
+    super(error.message);
+  }
+}
+
+/** Terminal width for the shell: wide enough that the launch line rarely wraps. */
+const COLUMNS = 500;
+const ROWS = 50;
+const INTERNAL_ID_PREFIX = 'openab-bridge:';
+
+type Phase =
+  /** Nothing to read yet: the shell is not open, or open and empty. */
+  | { readonly name: 'idle' }
+  /** The launch line is typed; the output is the shell's until the ready marker. */
+  | { readonly name: 'launching'; readonly scanner: PreambleScanner; readonly started: Waiter<BridgeError | undefined> }
+  /** Lines go through the channel. */
+  | { readonly name: 'relaying' }
+  /** The probe is out; every line before its answer is old (a replay) or start-up chatter. */
+  | { readonly name: 'probing'; readonly id: string; readonly line: Buffer; skipped: number; readonly answered: Waiter<void> };
+
+type Outcome = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: Error };
+
+interface OwnRequest {
+  readonly answer: Waiter<Outcome>;
+  /** The request as sent, for a resend after a reattach in plain mode. */
+  readonly line: Buffer;
+}
+
+/**
+ * Events: `message` (line: Buffer, message: Message), `exit` (reason: string),
+ * `lost` (BridgeError), `gap` (bytes: number).
+ */
+export class RemoteAgent extends EventEmitter {
+  private readonly shell: RemoteShell;
+  private phase: Phase = { name: 'idle' };
+  private channel: AgentChannel;
+  private readonly splitter = new LineSplitter(MAX_LINK_MESSAGE_BYTES);
+  private readonly own = new Map<string, OwnRequest>();
+  private nextOwnId = 1;
+  /** Why the agent takes no more requests, once it does not. */
+  private ended: string | undefined;
+  /** The last non-protocol lines the agent printed: the likeliest explanation if it dies. */
+  private readonly recentNoise: string[] = [];
+  agentCapabilities: Record<string, unknown> = {};
+
+  constructor(private readonly options: RemoteAgentOptions) {
+    super();
+    const target: ShellTarget = {
+      endpointUrl: options.endpointUrl,
+      region: options.region,
+      runtimeArn: options.runtimeArn,
+      qualifier: options.qualifier,
+      runtimeSessionId: options.ids.runtimeSessionId,
+      shellId: options.ids.shellId,
+    };
+    this.shell = new RemoteShell({
+      target,
+      credentials: options.credentials,
+      logger: options.logger,
+      attachWindowMs: options.attachWindowMs,
+      heartbeatMs: options.heartbeatMs,
+    });
+    this.channel = new PlainChannel(this.channelContext, this.log);
+    this.shell.on('output', (b: Buffer) => this.onOutput(b));
+    this.shell.on('exit', (e: ExitEvent) => this.onExit(e.reason));
+    this.shell.on('lost', (e: BridgeError) => this.onLost(e));
+    this.shell.on('resumed', () => this.channel.resume(this.ownRequestLines()));
+    this.shell.on('gap', (bytes: number) => {
+      if (this.channel.outputLost(bytes)) this.emit('gap', bytes);
+    });
+  }
+
+  private get log(): Logger {
+    return this.options.logger;
+  }
+
+  get hasExited(): boolean {
+    return this.ended !== undefined;
+  }
+
+  /** How messages travel: plain until the probe finds a launcher. */
+  get mode(): ChannelMode {
+    return this.channel.mode;
+  }
+
+  /** Client input not yet sent to the shell (held while reattaching, or paced). */
+  get inputBacklog(): number {
+    return this.shell.pendingInput;
+  }
+
+  /** Calls `cb` once the input backlog is below `bytes` (at once if it is). */
+  onceInputBelow(bytes: number, cb: () => void): void {
+    this.shell.onceInputBelow(bytes, cb);
+  }
+
+  /** Opens the shell; true when the agent from an earlier bridge is still running in it. */
+  async open(): Promise<boolean> {
+    const info = await this.shell.attach();
+    if (info.reconnected) this.phase = { name: 'relaying' };
+    return info.reconnected;
+  }
+
+  /** Types the launch line into a fresh shell, waits until the agent's output begins, then probes. */
+  async launch(timeoutMs = 20_000): Promise<void> {
+    const nonce = randomBytes(8).toString('hex');
+    const line = launchLine(this.options.shellCommand, nonce, this.options.ids.shellId, this.options.launcher);
+    const scanner = new PreambleScanner(line.readyMarker, line.failedMarker);
+    const started = new Waiter<BridgeError | undefined>();
+    this.phase = { name: 'launching', scanner, started };
+    this.shell.resize(COLUMNS, ROWS);
+    this.shell.write(Buffer.from(line.text));
+    this.log.info('agent-start', { command: this.options.shellCommand });
+    const failure = await within(started.promise, timeoutMs, () => new BridgeError(
+      'BRIDGE_AGENT_START_FAILED',
+      `the shell did not start the agent within ${timeoutMs / 1000} s; it printed: ${scanner.text() || '(nothing)'}`,
+    ));
+    if (failure) throw failure;
+    await this.probe();
+  }
+
+  /**
+   * Finds out how to talk to the agent, and (after reattaching from a new bridge
+   * process) drops everything the shell replays: all output before the probe's answer
+   * is old. A launcher answers with a hello frame (framed); an agent on the terminal
+   * answers the unknown `_`-method with an error (plain); silence means plain.
+   */
+  async probe(timeoutMs = 5_000): Promise<ChannelMode> {
+    const id = this.newOwnId();
+    const line = requestLine(id, LINK_PROBE_METHOD, { framedVersion: LINK_VERSION });
+    const phase: Extract<Phase, { name: 'probing' }> = { name: 'probing', id, line, skipped: 0, answered: new Waiter() };
+    this.phase = phase;
+    this.shell.write(phase.line);
+    await within(phase.answered.promise, timeoutMs, () => {
+      this.log.warn('probe-timeout', { afterMs: timeoutMs, skippedLines: phase.skipped });
+      this.endProbe(phase);
+    });
+    this.log.info('channel', { mode: this.channel.mode, skippedLines: phase.skipped });
+    return this.channel.mode;
+  }
+
+  async initialize(params: unknown, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const result = (await this.request('initialize', params ?? { protocolVersion: 1, clientCapabilities: {} }, timeoutMs)) as
+      | Record<string, unknown>
+      | null;
+    this.agentCapabilities = ((result ?? {}).agentCapabilities as Record<string, unknown>) ?? {};
+    return result ?? {};
+  }
+
+  /** A request of the bridge's own; its answer never reaches the ACP client. */
+  async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.ended !== undefined) throw new BridgeError('BRIDGE_AGENT_EXITED', `the agent is not running (${this.ended})`);
+    const id = this.newOwnId();
+    const request: OwnRequest = { answer: new Waiter(), line: requestLine(id, method, params) };
+    this.own.set(id, request);
+    this.send(request.line);
+    const outcome = await within(request.answer.promise, timeoutMs, (): Outcome => ({
+      ok: false,
+      error: new BridgeError('BRIDGE_AGENT_TIMEOUT', `the agent did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`),
+    }));
+    // A late answer finds no entry and is dropped.
+    this.own.delete(id);
+    if (!outcome.ok) throw outcome.error;
+    return outcome.result;
+  }
+
+  /** Sends one message (a line with its newline, whole or in pieces) to the agent. */
+  send(message: Buffer | readonly Buffer[]): void {
+    this.channel.send(Buffer.isBuffer(message) ? [message] : message);
+  }
+
+  pauseOutput(): void {
+    this.shell.pauseOutput();
+  }
+
+  resumeOutput(): void {
+    this.shell.resumeOutput();
+  }
+
+  /** Ends the agent process for good. */
+  async stop(): Promise<void> {
+    this.markEnded('stopped by the bridge');
+    await this.shell.kill();
+  }
+
+  /** Leaves the agent running for a later bridge. */
+  async detach(): Promise<void> {
+    this.markEnded('detached');
+    await this.shell.detach();
+  }
+
+  private readonly channelContext: ChannelContext = {
+    write: (bytes) => this.shell.write(bytes),
+    deliver: (line) => this.onMessageLine(line),
+    noise: (line, reason, quiet) => this.noise(line, reason, quiet),
+    dropPartialLine: () => this.splitter.reset(),
+  };
+
+  private newOwnId(): string {
+    return `${INTERNAL_ID_PREFIX}${this.nextOwnId++}`;
+  }
+
+  /** What a channel without acknowledgements asks again after a reattach: the bridge's own open questions. */
+  private ownRequestLines(): Buffer[] {
+    const lines = [...this.own.values()].map((r) => r.line);
+    if (this.phase.name === 'probing') lines.push(this.phase.line);
+    return lines;
+  }
+
+  private onOutput(bytes: Buffer): void {
+    switch (this.phase.name) {
+      case 'idle':
+        return;
+      case 'launching':
+        return this.onPreamble(this.phase, bytes);
+      case 'relaying':
+      case 'probing':
+        return this.onLines(bytes);
+    }
+  }
+
+  private onPreamble(phase: Extract<Phase, { name: 'launching' }>, bytes: Buffer): void {
+    const r = phase.scanner.push(bytes);
+    if (r.kind === 'pending') return;
+    this.log.debug('preamble', { text: readableTerminalText(r.discarded, 20) });
+    if (r.kind === 'failed') {
+      phase.started.settle(new BridgeError(
+        'BRIDGE_AGENT_START_FAILED',
+        `the agent command could not be started (exit status ${r.status}): ${readableTerminalText(r.discarded, 3) || this.options.shellCommand}`,
+      ));
+      return;
+    }
+    this.phase = { name: 'relaying' };
+    phase.started.settle(undefined);
+    if (r.rest.length > 0) this.onLines(r.rest);
+  }
+
+  private onLines(bytes: Buffer): void {
+    for (const item of this.splitter.push(bytes)) {
+      if (item.kind === 'overflow') {
+        this.log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_LINK_MESSAGE_BYTES });
+        continue;
+      }
+      if (item.line.length === 0 || isBlank(item.line)) continue;
+      if (this.phase.name === 'probing') this.onProbeLine(this.phase, item.line);
+      else this.channel.receive(item.line);
+    }
+  }
+
+  private onProbeLine(phase: Extract<Phase, { name: 'probing' }>, line: Buffer): void {
+    if (isLinkLine(line)) {
+      const frame = decodeLinkFrame(line);
+      const hello = frame?.kind === 'H' ? parseHello(frame.payload) : undefined;
+      if (!hello) {
+        phase.skipped++;
+        return;
+      }
+      this.channel = new FramedChannel(this.channelContext, this.log, hello);
+      this.shell.setResumePolicy(this.channel.resumePolicy);
+      this.log.info('replay-skipped', { lines: phase.skipped, reason: 'probe answered' });
+      this.endProbe(phase);
+      return;
+    }
+    const parsed = parseLine(line);
+    if (parsed.ok && parsed.message.kind === 'response' && parsed.message.id === phase.id) {
+      this.log.info('replay-skipped', { lines: phase.skipped, reason: 'probe answered' });
+      this.endProbe(phase);
+      return;
+    }
+    phase.skipped++;
+    // Old output, or what the shell said before the agent died: kept only as a possible explanation.
+    if (!parsed.ok) this.noise(line, parsed.message, true);
+  }
+
+  private endProbe(phase: Extract<Phase, { name: 'probing' }>): void {
+    if (this.phase === phase) this.phase = { name: 'relaying' };
+    phase.answered.settle();
+  }
+
+  private onMessageLine(line: Buffer): void {
+    const parsed = parseLine(line);
+    if (!parsed.ok) {
+      this.noise(line, parsed.message);
+      return;
+    }
+    const msg: Message = parsed.message;
+    if (msg.kind === 'response' && typeof msg.id === 'string' && msg.id.startsWith(INTERNAL_ID_PREFIX)) {
+      this.own.get(msg.id)?.answer.settle(
+        msg.error !== undefined ? { ok: false, error: new AgentRequestError(toRpcError(msg.error)) } : { ok: true, result: msg.result },
+      );
+      return;
+    }
+    this.emit('message', line, msg);
+  }
+
+  /** A terminal program may print banners, colour or progress: only JSON-RPC goes to the client. */
+  private noise(line: Buffer, reason: string, quiet = false): void {
+    const text = readableTerminalText(line.subarray(0, 2000), 3);
+    if (!quiet) this.log.warn('agent-noise', { bytes: line.length, reason });
+    this.log.debug('agent-noise-text', { text });
+    if (text) {
+      this.recentNoise.push(text.slice(0, 300));
+      if (this.recentNoise.length > 4) this.recentNoise.shift();
+    }
+  }
+
+  private onExit(reason: string): void {
+    const flushed = this.splitter.reset();
+    if (flushed > 0) this.log.warn('agent-partial-line', { bytes: flushed });
+    if (this.phase.name === 'launching') {
+      const preamble = this.phase.scanner.text();
+      this.phase.started.settle(
+        new BridgeError('BRIDGE_AGENT_START_FAILED', `the shell ended before the agent started (${reason})${preamble ? `: ${preamble}` : ''}`),
+      );
+    }
+    if (this.ended !== undefined) return; // we stopped it
+    const said = this.recentNoise.length > 0 ? `; it printed: ${this.recentNoise.join(' | ')}` : '';
+    this.markEnded(`${reason}${said}`);
+    this.emit('exit', `${reason}${said}`);
+  }
+
+  private onLost(error: BridgeError): void {
+    if (this.phase.name === 'launching') this.phase.started.settle(error);
+    if (this.ended !== undefined) return;
+    this.markEnded(error.message);
+    this.emit('lost', error);
+  }
+
+  private markEnded(reason: string): void {
+    if (this.ended !== undefined) return;
+    this.ended = reason;
+    this.channel.close();
+    if (this.phase.name === 'probing') this.endProbe(this.phase);
+    for (const r of this.own.values()) {
+      r.answer.settle({ ok: false, error: new BridgeError('BRIDGE_AGENT_EXITED', `the agent ended before answering (${reason})`) });
+    }
+    this.own.clear();
+  }
+}
+
+function toRpcError(e: unknown): RpcError {
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    return { code: typeof o.code === 'number' ? o.code : -32603, message: typeof o.message === 'string' ? o.message : 'error', data: o.data };
+  }
+  return { code: -32603, message: String(e) };
+}

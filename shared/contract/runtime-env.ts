@@ -1,0 +1,20 @@
+/**
+ * What the constructs, the bridge and the runtime image agree on about the inside of
+ * a runtime: where things are installed and mounted, and the environment variables
+ * that the constructs set and the in-VM programs read. Pure constants.
+ */
+
+/** Where the runtime image installs the launcher the bridge types into the shell. */
+export const DEFAULT_LAUNCHER = '/app/bin/acp-session';
+
+/** Where the image expects session storage: the agent's HOME (the runtime's default mount path). */
+export const DEFAULT_AGENT_HOME = '/mnt/agent';
+
+/** Moves the agent's HOME, set by the constructs when session storage is mounted elsewhere. */
+export const ENV_AGENT_HOME = 'OPENAB_AGENT_HOME';
+
+/** Names the workload identity to get a Token Vault token for (set by the constructs). */
+export const ENV_WORKLOAD_NAME = 'AGENTCORE_WORKLOAD_NAME';
+
+/** Names the Token Vault API key credential provider (set by the constructs). */
+export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
