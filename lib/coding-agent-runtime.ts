@@ -203,7 +203,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   readonly agentRuntimeId: string;
   readonly agentRuntimeName: string;
   readonly shellCommand: string;
-  /** The execution role, with exactly the statements listed in docs/deploy.md. */
+  /** The execution role, with exactly the statements the README's IAM section lists. */
   readonly role: iam.IRole;
   readonly grantPrincipal: iam.IPrincipal;
   readonly image: IAgentRuntimeImage;

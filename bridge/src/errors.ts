@@ -1,9 +1,10 @@
 /**
- * Every failure the bridge reports carries a stable `code` (for logs and tests)
- * and a message written for the person who has to fix it.
+ * Every failure the bridge reports carries a stable `code` (in its log and in the
+ * `data.code` of the JSON-RPC error the client gets; tests match it) and a message
+ * written for the person who has to fix it. A bad command line is not among them: it
+ * ends the process with exit status 2 and one line on stderr.
  */
 export type BridgeErrorCode =
-  | 'BRIDGE_BAD_ARGUMENT'
   | 'BRIDGE_NO_CREDENTIALS'
   | 'BRIDGE_ACCESS_DENIED'
   | 'BRIDGE_RUNTIME_NOT_FOUND'
@@ -14,8 +15,10 @@ export type BridgeErrorCode =
   | 'BRIDGE_AGENT_EXITED'
   | 'BRIDGE_AGENT_START_FAILED'
   | 'BRIDGE_AGENT_TIMEOUT'
+  /** Output the service dropped while the bridge was reconnecting, in plain mode (a pending request may have been answered in it). */
   | 'BRIDGE_OUTPUT_LOST'
-  | 'BRIDGE_SHUTTING_DOWN';
+  /** A fault of the bridge itself. */
+  | 'BRIDGE_INTERNAL';
 
 export class BridgeError extends Error {
   constructor(

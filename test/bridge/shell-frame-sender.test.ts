@@ -137,3 +137,34 @@ describe('ShellFrameSender', () => {
     expect(Buffer.concat(frames.map((f) => f.frame.subarray(1))).toString()).toBe('whole\n\nafter\n');
   });
 });
+
+describe('ShellFrameSender flow control', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  test('onceBelow fires once the queue falls below the mark, not before, and at once when it already is', async () => {
+    const frames: Buffer[] = [];
+    const s = new ShellFrameSender({ now: () => Date.now(), maxInFlightBytes: Number.MAX_SAFE_INTEGER });
+    const fired: string[] = [];
+    s.onceBelow(1, () => fired.push('empty-at-once'));
+    expect(fired).toEqual(['empty-at-once']);
+    s.write(Buffer.alloc(1_000_000, 0x61));
+    s.onceBelow(100_000, () => fired.push('below-100k'));
+    await jest.advanceTimersByTimeAsync(5);
+    expect(fired).toEqual(['empty-at-once']);
+    s.attach({ send: (f: Buffer, done: () => void) => (frames.push(f), setImmediate(done), true) });
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(fired).toEqual(['empty-at-once', 'below-100k']);
+    expect(s.pendingBytes).toBe(0);
+  });
+
+  test('clear() releases every waiter: a queue that is dropped holds no one back', () => {
+    const s = new ShellFrameSender();
+    let released = false;
+    s.write(Buffer.alloc(10_000, 0x61));
+    s.onceBelow(1, () => (released = true));
+    expect(released).toBe(false);
+    s.clear();
+    expect(released).toBe(true);
+  });
+});

@@ -1,4 +1,15 @@
-import { splitUtf8, utf8CutPoint } from '../../bridge/src/shell/utf8';
+import { utf8CutPoint } from '../../bridge/src/shell/utf8';
+
+/** Cuts `buf` as the frame sender does: pieces of at most `max` bytes at utf8CutPoint. */
+function splitUtf8(buf: Buffer, max: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (let offset = 0; offset < buf.length; ) {
+    const cut = utf8CutPoint(buf.subarray(offset), max);
+    out.push(buf.subarray(offset, offset + cut));
+    offset += cut;
+  }
+  return out;
+}
 
 describe('UTF-8 cutting', () => {
   const text = 'aé€😀'.repeat(1000);

@@ -129,6 +129,7 @@ describe('hostile output from the agent', () => {
   test('a message cut off by the agent dying is dropped, and the pending prompt is told why', async () => {
     const sessionId = await h.newThread();
     const err = await h.client.prompt(sessionId, 'partial').catch((e) => e);
+    expect(err.data.code).toBe('BRIDGE_AGENT_EXITED');
     expect(err.message).toContain('the agent exited');
     expect(h.logEvents().some((e) => e.event === 'agent-partial-line')).toBe(true);
   });

@@ -12,6 +12,7 @@ describe('failure is an answer, never a hang', () => {
     const exited = exitOf();
     const err = await h.client.prompt(sessionId, 'exit 3').catch((e) => e);
     expect(err.code).toBe(-32603);
+    expect(err.data.code).toBe('BRIDGE_AGENT_EXITED');
     expect(err.message).toContain('exited with code 3');
     expect((await exited).code).toBe(1);
   });
@@ -23,6 +24,7 @@ describe('failure is an answer, never a hang', () => {
     const exited = exitOf();
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'close', code: 4000, reason: 'replaced' });
     const err = await turn;
+    expect(err.data.code).toBe('BRIDGE_SHELL_REPLACED');
     expect(err.message).toContain('another client attached to this shell');
     expect((await exited).code).toBe(1);
     // No reattach was tried: a second bridge on the shell would just evict the first again.
@@ -34,7 +36,9 @@ describe('failure is an answer, never a hang', () => {
     const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
     await new Promise((r) => setTimeout(r, 200));
     h.emulator.dropConnections({}, { mode: 'close', code: 1003, reason: 'text frames' });
-    expect((await turn).message).toContain('refused the connection');
+    const err = await turn;
+    expect(err.data.code).toBe('BRIDGE_CONNECTION_CLOSED');
+    expect(err.message).toContain('refused the connection');
   });
 
   test.each([
@@ -55,6 +59,7 @@ describe('failure is an answer, never a hang', () => {
     const started = Date.now();
     const err = await h.client.newSession('/tmp').catch((e) => e);
     expect(Date.now() - started).toBeLessThan(3_000);
+    expect(err.data.code).toBe('BRIDGE_ACCESS_DENIED');
     expect(err.message).toContain('access denied');
     expect(err.message).toContain('bedrock-agentcore:InvokeAgentRuntimeCommandShell');
     expect(h.logEvents().some((e) => e.event === 'connect-retry')).toBe(false);
@@ -64,7 +69,7 @@ describe('failure is an answer, never a hang', () => {
     await h.spawnBridge({ env: { AWS_SECRET_ACCESS_KEY: 'not-the-secret' } });
     await h.client.initialize();
     const err = await h.client.newSession('/tmp').catch((e) => e);
-    expect(err.message).toContain('access denied');
+    expect(err.data.code).toBe('BRIDGE_ACCESS_DENIED');
     expect(err.message).toContain('InvalidSignatureException');
     // The secret never reaches the log.
     expect(JSON.stringify(h.logEvents())).not.toContain('not-the-secret');
@@ -74,6 +79,7 @@ describe('failure is an answer, never a hang', () => {
     await h.client.spawn(process.execPath, h.bridgeArgs(['--endpoint-url', 'http://127.0.0.1:9']), { env: h.bridgeEnv(), replaceEnv: true });
     await h.client.initialize();
     const err = await h.client.newSession('/tmp', { timeoutMs: 40_000 }).catch((e) => e);
+    expect(err.data.code).toBe('BRIDGE_UNREACHABLE');
     expect(err.message).toContain('cannot reach AgentCore at 127.0.0.1:9');
   }, 45_000);
 
@@ -81,6 +87,7 @@ describe('failure is an answer, never a hang', () => {
     await h.spawnBridge({ shellCommand: 'no-such-agent-cli acp' });
     await h.client.initialize();
     const err = await h.client.newSession('/tmp').catch((e) => e);
+    expect(err.data.code).toBe('BRIDGE_AGENT_EXITED');
     expect(err.message).toContain('exited with code 127');
     expect(err.message).toContain('no-such-agent-cli: not found');
   });

@@ -63,10 +63,10 @@ describe('faults: every close code of the protocol', () => {
   });
 
   test.each([
-    [4000, 'replaced', 'another client attached to this shell'],
-    [1003, 'unsupported data', 'refused the connection'],
-    [1000, 'bye', 'ended the connection without an exit status'],
-  ])('%i is final: the pending prompt gets an error that says so and the bridge exits 1', async (code, reason, message) => {
+    [4000, 'replaced', 'BRIDGE_SHELL_REPLACED', 'another client attached to this shell'],
+    [1003, 'unsupported data', 'BRIDGE_CONNECTION_CLOSED', 'refused the connection'],
+    [1000, 'bye', 'BRIDGE_CONNECTION_CLOSED', 'ended the connection without an exit status'],
+  ])('%i is final: the pending prompt gets an error that says so and the bridge exits 1', async (code, reason, errorCode, message) => {
     const sessionId = await h.newThread();
     const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
     await h.untilAgentReceived(sessionId, 'session/prompt');
@@ -75,6 +75,7 @@ describe('faults: every close code of the protocol', () => {
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'close', code, reason });
     const err = await turn;
     expect(err.code).toBe(-32603);
+    expect(err.data.code).toBe(errorCode);
     expect(err.message).toContain(message);
     expect((await exited).code).toBe(1);
   });
@@ -92,6 +93,7 @@ describe('faults: every close code of the protocol', () => {
       expect(await other.loadSession(sessionId, '/tmp', { timeoutMs: 30_000 })).toEqual({});
       const err = await turn;
       expect(err.code).toBe(-32603);
+      expect(err.data.code).toBe('BRIDGE_SHELL_REPLACED');
       expect(err.message).toContain('another client attached');
       expect((await exited).code).toBe(1);
       const closes = h.emulator.stats().connections.filter((c) => c.sessionId === remoteOf(sessionId).runtimeSessionId).map((c) => c.closeCode);
@@ -112,6 +114,7 @@ describe('faults: every close code of the protocol', () => {
     h.emulator.failNextUpgrades(1, 404, 'ResourceNotFoundException', 'runtime deleted');
     h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
     const err = await turn;
+    expect(err.data.code).toBe('BRIDGE_RUNTIME_NOT_FOUND');
     expect(err.message).toContain('runtime not found');
   });
 

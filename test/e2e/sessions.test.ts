@@ -102,6 +102,7 @@ describe('one thread, one remote session', () => {
     await h.client.initialize();
     const err = await h.client.loadSession(sessionId, '/tmp').catch((e) => e);
     expect(err.code).toBe(-32002);
+    expect(err.data.code).toBe('BRIDGE_RUNTIME_NOT_FOUND');
     expect(err.message).toContain('runtime not found');
     const fresh = await h.client.newSession('/tmp');
     expect(fresh).not.toBe(sessionId);

@@ -6,7 +6,7 @@
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { BridgeConfig } from '../args';
-import { BridgeError, isBridgeError } from '../errors';
+import { BridgeError, BridgeErrorCode, isBridgeError } from '../errors';
 import {
   errorResponse,
   INTERNAL_ERROR,
@@ -524,7 +524,7 @@ export class Bridge {
     afterMessage(line.length);
   };
 
-  private readonly onAgentGone = (reason: string, code: string) => {
+  private readonly onAgentGone = (reason: string, code: BridgeErrorCode) => {
     if (this.closing) return;
     this.closing = true;
     this.log.error('agent-gone', { code, reason });
@@ -543,7 +543,7 @@ export class Bridge {
     for (const p of this.pending.values()) {
       this.reply(
         errorResponse(p.id, INTERNAL_ERROR, `${bytes} bytes of the agent's output were lost while reconnecting; ${p.method} may have been answered in them`, {
-          code: 'BRIDGE_OUTPUT_LOST',
+          code: 'BRIDGE_OUTPUT_LOST' satisfies BridgeErrorCode,
         }),
       );
     }
@@ -609,7 +609,7 @@ export class Bridge {
       this.reply(errorResponse(id, e.error.code, e.error.message, e.error.data));
       return;
     }
-    const code = isBridgeError(e) ? e.code : 'BRIDGE_INTERNAL';
+    const code: BridgeErrorCode = isBridgeError(e) ? e.code : 'BRIDGE_INTERNAL';
     const message = e instanceof Error ? e.message : String(e);
     this.log.error('request-failed', { method, code, error: message });
     const rpcCode = isBridgeError(e, 'BRIDGE_RUNTIME_NOT_FOUND') || isBridgeError(e, 'BRIDGE_INVALID_REQUEST') ? SESSION_NOT_FOUND : INTERNAL_ERROR;

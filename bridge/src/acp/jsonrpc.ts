@@ -17,7 +17,6 @@ export type ParsedLine =
 
 export const PARSE_ERROR = -32700;
 export const INVALID_REQUEST = -32600;
-export const METHOD_NOT_FOUND = -32601;
 export const INVALID_PARAMS = -32602;
 export const INTERNAL_ERROR = -32603;
 export const SESSION_NOT_FOUND = -32002;
@@ -158,10 +157,6 @@ export function resultResponse(id: JsonRpcId, result: unknown): Buffer {
 
 export function requestLine(id: number | string, method: string, params: unknown): Buffer {
   return Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
-}
-
-export function notificationLine(method: string, params: unknown): Buffer {
-  return Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', method, params })}\n`);
 }
 
 /** Blank lines between messages carry nothing; they are skipped, not answered. */

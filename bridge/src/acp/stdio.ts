@@ -3,6 +3,7 @@
  * stdout carries protocol lines only.
  */
 import { LineSplitter } from '../../../shared/line-splitter';
+import { within } from '../wait';
 
 /** Largest message accepted from the client; larger lines are refused, not buffered. */
 export const MAX_CLIENT_LINE_BYTES = 64 * 1024 * 1024;
@@ -56,14 +57,8 @@ export class StdoutWriter {
     this.drainCallbacks.push(cb);
   }
 
-  /** Resolves once everything written so far has been handed to the OS. */
+  /** Resolves once everything written so far has been handed to the OS (or after 2 s). */
   flush(): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(resolve, 2_000);
-      this.out.write('', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    return within(new Promise<void>((resolve) => this.out.write('', () => resolve())), 2_000, () => undefined);
   }
 }

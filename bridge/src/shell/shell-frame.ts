@@ -14,7 +14,6 @@ export const ShellChannel = {
 } as const;
 
 export type ShellChannelName = keyof typeof ShellChannel;
-export type ChannelByte = (typeof ShellChannel)[ShellChannelName];
 
 /** Largest whole WebSocket message the service accepts (channel byte included); larger closes 1009. */
 export const MAX_SHELL_FRAME_BYTES = 65_536;

@@ -8,6 +8,7 @@ import { classifyUpgradeFailure } from './close-codes';
 import { BridgeError } from '../errors';
 import { decodeShellFrame, ShellFrame } from './shell-frame';
 import type { SignedUpgrade } from './sigv4';
+import { within } from '../wait';
 
 export interface ShellSocketHandlers {
   onFrame(frame: ShellFrame): void;
@@ -95,10 +96,6 @@ export class ShellSocket {
     this.ws.terminate();
   }
 
-  get bufferedAmount(): number {
-    return this.ws.bufferedAmount;
-  }
-
   private wire(h: ShellSocketHandlers): void {
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
       // The service sends binary frames only; empty messages carry no channel.
@@ -115,25 +112,20 @@ export class ShellSocket {
   }
 }
 
-function readBody(res: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const parts: Buffer[] = [];
-    let size = 0;
-    const done = () => resolve(Buffer.concat(parts).toString('utf8'));
-    const timer = setTimeout(done, 2_000);
-    res.on('data', (d: Buffer) => {
-      if (size < MAX_ERROR_BODY) parts.push(d.subarray(0, MAX_ERROR_BODY - size));
-      size += d.length;
-    });
-    res.on('end', () => {
-      clearTimeout(timer);
-      done();
-    });
-    res.on('error', () => {
-      clearTimeout(timer);
-      done();
-    });
+/** The first {@link MAX_ERROR_BODY} bytes of a refused upgrade's body, within 2 s. */
+async function readBody(res: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  res.on('data', (d: Buffer) => {
+    if (size < MAX_ERROR_BODY) parts.push(d.subarray(0, MAX_ERROR_BODY - size));
+    size += d.length;
   });
+  const ended = new Promise<void>((resolve) => {
+    res.on('end', resolve);
+    res.on('error', () => resolve());
+  });
+  await within(ended, 2_000, () => undefined);
+  return Buffer.concat(parts).toString('utf8');
 }
 
 function describeErrorBody(res: IncomingMessage, body: string): { errorType?: string; message?: string } {

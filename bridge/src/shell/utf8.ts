@@ -14,18 +14,3 @@ export function utf8CutPoint(buf: Uint8Array, limit: number): number {
   if ((buf[i] & 0xc0) === 0x80) return limit; // not UTF-8 here: cut where asked
   return i === 0 ? limit : i;
 }
-
-/** Splits `buf` into pieces of at most `max` bytes, each ending on a character boundary. */
-export function splitUtf8(buf: Uint8Array, max: number): Buffer[] {
-  if (max < 4) throw new Error('max must be at least 4 bytes, the longest UTF-8 character');
-  const out: Buffer[] = [];
-  let offset = 0;
-  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  while (offset < b.length) {
-    const rest = b.subarray(offset);
-    const cut = utf8CutPoint(rest, max);
-    out.push(rest.subarray(0, cut));
-    offset += cut;
-  }
-  return out;
-}
