@@ -611,7 +611,7 @@ async function othersBusy() {
   for (const [pid, t] of b) {
     const d = t - (a.get(pid) ?? t);
     if (d < 5 || ours(Number(pid))) continue; // < 5% of a core (clock ticks are 1/100 s)
-    let cmd = '';
+    let cmd;
     try {
       cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim().slice(0, 120);
     } catch {

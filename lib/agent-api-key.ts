@@ -1,5 +1,5 @@
 import { ArnFormat, SecretValue, Stack, Token } from 'aws-cdk-lib';
-import { ApiKeyCredentialProvider, CfnApiKeyCredentialProvider, WorkloadIdentity } from 'aws-cdk-lib/aws-bedrockagentcore';
+import { ApiKeyCredentialProvider, type CfnApiKeyCredentialProvider, WorkloadIdentity } from 'aws-cdk-lib/aws-bedrockagentcore';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';

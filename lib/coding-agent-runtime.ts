@@ -1,7 +1,7 @@
 import { Annotations, ArnFormat, Duration, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
 import {
   AgentRuntimeArtifact,
-  CfnRuntime,
+  type CfnRuntime,
   Runtime,
   RuntimeNetworkConfiguration,
 } from 'aws-cdk-lib/aws-bedrockagentcore';
@@ -216,7 +216,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   constructor(scope: Construct, id: string, props: CodingAgentRuntimeProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
-    const resolve = (v: string) => stack.resolve(v);
+    const resolve = (v: string): unknown => stack.resolve(v);
     throwIfInvalid(this, validateCodingAgentRuntimeProps(props, resolve));
 
     this.agentRuntimeName = props.runtimeName ?? generatedRuntimeName(this);

@@ -112,6 +112,7 @@ export interface OabServiceOptions {
    * Not for secrets: the file is stored in the task definition.
    * @default - none
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsii has no `unknown`: free-form tables are `any` in every language
   readonly additionalConfig?: Record<string, Record<string, any>>;
   /**
    * @default - a new VPC: 2 AZs, public subnets only, no NAT gateway, flow logs on

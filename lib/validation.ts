@@ -4,7 +4,7 @@
  * construct can collect every problem and report them together. Unresolved tokens are
  * skipped: their values are only known at deploy time.
  */
-import { Duration, Token } from 'aws-cdk-lib';
+import { type Duration, Token } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 import { parseRuntimeArn } from '../shared/contract/runtime-arn';
 import { QUALIFIER_PATTERN, shellCommandProblem } from '../shared/contract/bridge-cli';

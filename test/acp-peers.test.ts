@@ -253,7 +253,7 @@ describe('inside a real PTY in raw mode', () => {
       cols: 200,
       rows: 50,
       cwd: stateDir,
-      env: { ...process.env, TERM: 'dumb', ACP_TEST_AGENT_STATE: stateDir, ACP_TEST_AGENT_BANNER: 'ACP-AGENT-READY' } as Record<string, string>,
+      env: { ...process.env, TERM: 'dumb', ACP_TEST_AGENT_STATE: stateDir, ACP_TEST_AGENT_BANNER: 'ACP-AGENT-READY' },
     });
     let output = '';
     const waiters: Array<() => void> = [];

@@ -3,9 +3,9 @@
  * one-line error out, so every check runs before any network call.
  */
 import { parseArgs } from 'node:util';
-import { isValidRegion, parseRuntimeArn, RuntimeArn } from '../../shared/contract/runtime-arn';
+import { isValidRegion, parseRuntimeArn, type RuntimeArn } from '../../shared/contract/runtime-arn';
 import { DEFAULT_LAUNCHER } from '../../shared/contract/runtime-env';
-import { CANCEL_STRATEGIES, CancelStrategy, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, LogLevel, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
+import { CANCEL_STRATEGIES, type CancelStrategy, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, type LogLevel, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
 
 export interface BridgeConfig {
   readonly runtime: RuntimeArn;
@@ -115,7 +115,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
   if (logFile !== undefined && logFile.trim() === '') return { kind: 'error', message: '--log-file must not be empty' };
 
   const launcherText = (values.launcher as string | undefined) ?? DEFAULT_LAUNCHER;
-  if (launcherText !== 'none' && !/^\/[A-Za-z0-9._\/-]+$/.test(launcherText)) {
+  if (launcherText !== 'none' && !/^\/[A-Za-z0-9._/-]+$/.test(launcherText)) {
     return { kind: 'error', message: `--launcher must be an absolute path (letters, digits, . _ - /) or "none", got "${launcherText}"` };
   }
 

@@ -17,7 +17,7 @@ let collect: (() => void) | undefined | null = null;
 let timer: NodeJS.Timeout | undefined;
 
 /** Notes a message of `bytes`; after a large one, collects garbage once the bridge is quiet. */
-export function afterMessage(bytes: number): void {
+export function collectAfterLargeMessage(bytes: number): void {
   if (bytes < LARGE_MESSAGE_BYTES) return;
   if (timer) timer.refresh();
   else timer = setTimeout(run, SETTLE_MS).unref();

@@ -36,7 +36,7 @@ export function within<T>(promise: Promise<T>, ms: number, onTimeout: () => T): 
       try {
         resolve(onTimeout());
       } catch (e) {
-        reject(e as Error);
+        reject(e instanceof Error ? e : new Error(String(e)));
       }
     }, ms);
   });

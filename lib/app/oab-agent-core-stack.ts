@@ -1,5 +1,4 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
-import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AgentRuntimeImage } from '../agent-runtime-image';
@@ -56,7 +55,7 @@ export class OabAgentCoreStack extends Stack {
       enableExecuteCommand: s.enableExecuteCommand,
       persistThreadMap: s.persistThreadMap,
       stateRemovalPolicy: s.retainState === undefined ? undefined : s.retainState ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
-      logRetention: s.logRetentionDays as RetentionDays | undefined,
+      logRetention: s.logRetentionDays,
       cpu: s.cpu,
       memoryLimitMiB: s.memoryLimitMiB,
       openabVersion: s.openabVersion,

@@ -115,7 +115,7 @@ export function parseStages(raw: unknown): Record<string, StageSettings> {
       continue;
     }
     problems.push(...validateStageSettings(stage, settings));
-    stages[stage] = settings as StageSettings;
+    stages[stage] = settings;
   }
   if (problems.length) throw new Error(`Invalid ${STAGES_CONTEXT_KEY} in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return stages;
@@ -125,7 +125,7 @@ export function parseStages(raw: unknown): Record<string, StageSettings> {
 export function selectStages(stages: Record<string, StageSettings>, selected: unknown): string[] {
   if (selected === undefined) return Object.keys(stages);
   if (typeof selected !== 'string' || !(selected in stages)) {
-    throw new Error(`-c ${STAGE_CONTEXT_KEY}=${String(selected)} is not a stage in cdk.json; choose one of: ${Object.keys(stages).join(', ')}`);
+    throw new Error(`-c ${STAGE_CONTEXT_KEY}=${typeof selected === 'string' ? selected : JSON.stringify(selected)} is not a stage in cdk.json; choose one of: ${Object.keys(stages).join(', ')}`);
   }
   return [selected];
 }

@@ -11,7 +11,8 @@ import { validateNoExpansion, validateOneOf } from '../validation';
 
 // smol-toml ships CommonJS (its "require" export) with ES module typings only, which this
 // CommonJS library cannot import by name; it is loaded as CommonJS, typed from those typings.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+// typescript-eslint cannot resolve a `resolution-mode` type import (tsc and jsii do), so it sees an error type.
+// eslint-disable-next-line @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-assignment
 const { stringify } = require('smol-toml') as typeof import('smol-toml', { with: { 'resolution-mode': 'import' } });
 
 /** Whether OAB processes messages from other bots (`allow_bot_messages`). */
@@ -109,6 +110,7 @@ export interface OabConfig {
    * More top-level tables (`reactions`, `markdown`, `stt`, `cron`…), rendered as given.
    * @default - none
    */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- jsii has no `unknown`: free-form tables are `any` in every language
   readonly additionalSections?: Record<string, Record<string, any>>;
 }
 
@@ -249,7 +251,7 @@ function* strings(value: unknown, path = ''): Generator<[string, string]> {
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object') return false;
-  const proto = Object.getPrototypeOf(value);
+  const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
 }
 

@@ -17,7 +17,7 @@ import { LinkEndpoint } from '../../shared/link/link-endpoint';
 import { isLinkLine } from '../../shared/link/link-frame';
 import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES } from '../../shared/link/link-probe';
 import { agentSetupHooks } from './agent-setup';
-import { createLogger, Logger } from './log';
+import { createLogger, type Logger } from './log';
 import { resolvePaths } from './paths';
 
 /** Unacknowledged output kept for a resend; above this the agent's output is paused. */

@@ -126,7 +126,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
   };
 
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     const method = req.method ?? 'GET';
     if (path === '/ping' && (method === 'GET' || method === 'HEAD')) {
       const p = pingNow();
@@ -134,14 +134,19 @@ export async function startContractServer(options: ContractServerOptions = {}): 
     }
     const done = (status: number) => log.info('http.request', { method, path, status });
     if (path === '/invocations' && method === 'POST') {
-      return drain(req, MAX_BODY_BYTES).then((ok) => {
+      void drain(req, MAX_BODY_BYTES).then((ok) => {
         if (!ok) {
           done(413);
           return sendJson(res, 413, { error: 'PayloadTooLarge', message: `request bodies are limited to ${MAX_BODY_BYTES} bytes` }, { connection: 'close' });
         }
         done(200);
         return sendJson(res, 200, describe(req));
+      }).catch((err: unknown) => {
+        // The runtime must keep answering /ping whatever one request did.
+        log.error('http.request-failed', { method, path, ...describeError(err) });
+        res.destroy();
       });
+      return;
     }
     req.resume();
     const allow = ROUTES[path];

@@ -24,8 +24,8 @@ export function parseSqliteHeader(head: Uint8Array): SqliteHeader | string {
   const rawPageSize = buf.readUInt16BE(16);
   const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
   if (pageSize < 512 || pageSize > 65536 || (pageSize & (pageSize - 1)) !== 0) return `invalid page size ${rawPageSize}`;
-  const write = buf[18]!;
-  const read = buf[19]!;
+  const write = buf[18];
+  const read = buf[19];
   if (write < 1 || write > 2 || read < 1 || read > 2) return `unknown file format version ${write}/${read}`;
   if (buf[21] !== 64 || buf[22] !== 32 || buf[23] !== 32) return 'invalid payload fractions';
   const changeCounter = buf.readUInt32BE(24);

@@ -129,9 +129,12 @@ export class StateSync {
   start(): void {
     if (this.timer || this.stopped) return;
     const tick = () => {
-      this.timer = setTimeout(async () => {
-        await this.writeBack();
-        if (!this.stopped) tick();
+      this.timer = setTimeout(() => {
+        void this.writeBack()
+          .catch((err: unknown) => this.log.error('state-sync.write-back-crashed', describeError(err)))
+          .then(() => {
+            if (!this.stopped) tick();
+          });
       }, this.intervalMs);
       this.timer.unref();
     };

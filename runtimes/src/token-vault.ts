@@ -155,17 +155,18 @@ export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promis
     const described = describeError(err);
     // Whatever the service or SDK said, the token must not travel on in it.
     const scrub = (s: unknown) => (typeof s === 'string' && token ? s.split(token).join('[workload token]') : s);
-    const error = String(described.error ?? 'Error');
+    const error = typeof described.error === 'string' ? described.error : 'Error';
+    const httpStatus = typeof described.httpStatus === 'number' ? described.httpStatus : undefined;
     const message = String(scrub(described.message ?? ''));
     log.error('api-key.fetch-failed', {
       step,
       workloadName,
       credentialProvider,
       error,
-      httpStatus: described.httpStatus,
-      message: `${step} failed (${error}${described.httpStatus ? `, HTTP ${described.httpStatus}` : ''}): ${message.replace(/[.\s]+$/, '')}. ${stepAdvice(step)}; ${loginHint(env)}`,
+      httpStatus,
+      message: `${step} failed (${error}${httpStatus ? `, HTTP ${httpStatus}` : ''}): ${message.replace(/[.\s]+$/, '')}. ${stepAdvice(step)}; ${loginHint(env)}`,
     });
-    return record({ state: 'failed', at: now(), step, error, message, httpStatus: described.httpStatus as number | undefined });
+    return await record({ state: 'failed', at: now(), step, error, message, httpStatus });
   } finally {
     clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);

@@ -5,7 +5,7 @@
  * delivers incoming data frames strictly in order, once. Pure: frames in, frames
  * and payloads out; the caller does the I/O. Used by the bridge and the launcher.
  */
-import { decodeLinkFrame, encodeLinkFrame, LinkFrame } from './link-frame';
+import { decodeLinkFrame, encodeLinkFrame, type LinkFrame } from './link-frame';
 
 export type Received =
   | { type: 'deliver'; payload: Buffer; seq: number }

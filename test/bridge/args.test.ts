@@ -67,7 +67,7 @@ describe('bridge arguments', () => {
     [['--runtime-arn', ARN, '--bogus'], "Unknown option '--bogus'"],
     [['--runtime-arn'], "Option '--runtime-arn <value>' argument missing"],
   ])('%j is refused with a message naming the problem', (argv, message) => {
-    const text = errorOf(argv as string[]);
+    const text = errorOf(argv);
     expect(text).toContain(message);
     expect(text).not.toContain('\n');
   });

@@ -1,6 +1,6 @@
 import * as pty from 'node-pty';
 import { launchLine, splitAssignments } from '../../bridge/src/agent/launch-line';
-import { PreambleScanner, PreambleResult, readableTerminalText } from '../../bridge/src/agent/preamble';
+import { PreambleScanner, type PreambleResult, readableTerminalText } from '../../bridge/src/agent/preamble';
 
 /** Types the launch line into a real bash in a real PTY and collects what follows the marker. */
 function runInPty(command: string, afterReady?: (term: pty.IPty) => void) {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { BRIDGE_BUNDLE, Harness, useHarness, hwmMiB } from '../support/bridge-harness';
+import { BRIDGE_BUNDLE, type Harness, useHarness, hwmMiB } from '../support/bridge-harness';
 
 /**
  * The bridge's stdin speaks to OAB, but anything may arrive there. Each case is one
@@ -55,14 +55,14 @@ describe('bad input on stdin', () => {
     const child = spawn(process.execPath, [BRIDGE_BUNDLE, '--runtime-arn', 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/a_b-AbCdE12345',
       '--endpoint-url', 'http://127.0.0.1:9', '--log-level', 'error'], { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH } });
     const replies: Array<Record<string, any>> = [];
-    const rl = createInterface({ input: child.stdout! });
+    const rl = createInterface({ input: child.stdout });
     rl.on('line', (l) => replies.push(JSON.parse(l)));
     try {
       for (const [, line] of CASES) {
-        child.stdin!.write(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\n')]));
+        child.stdin.write(Buffer.concat([Buffer.isBuffer(line) ? line : Buffer.from(line), Buffer.from('\n')]));
       }
       // initialize needs no network; it shows the bridge still serves after all of them.
-      child.stdin!.write('{"jsonrpc":"2.0","id":"last","method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}}\n');
+      child.stdin.write('{"jsonrpc":"2.0","id":"last","method":"initialize","params":{"protocolVersion":1,"clientCapabilities":{}}}\n');
       const expected = CASES.filter(([, , reply]) => reply !== null);
       const deadline = Date.now() + 10_000;
       while (replies.length < expected.length + 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -87,16 +87,16 @@ describe('bad input on stdin', () => {
     const child = spawn(process.execPath, [BRIDGE_BUNDLE, '--runtime-arn', 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/a_b-AbCdE12345',
       '--endpoint-url', 'http://127.0.0.1:9'], { stdio: ['pipe', 'pipe', 'ignore'], env: { PATH: process.env.PATH } });
     const replies: Array<Record<string, any>> = [];
-    createInterface({ input: child.stdout! }).on('line', (l) => replies.push(JSON.parse(l)));
+    createInterface({ input: child.stdout }).on('line', (l) => replies.push(JSON.parse(l)));
     try {
       const chunk = Buffer.alloc(1024 * 1024, 0x61);
-      child.stdin!.write('{"jsonrpc":"2.0","id":1,"method":"x","params":{"big":"');
+      child.stdin.write('{"jsonrpc":"2.0","id":1,"method":"x","params":{"big":"');
       let baseline = 0;
       for (let i = 0; i < 200; i++) {
-        if (!child.stdin!.write(chunk)) await new Promise((r) => child.stdin!.once('drain', r));
+        if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
         if (i === 0) baseline = hwmMiB(child.pid!);
       }
-      child.stdin!.write('"}}\n{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":1}}\n');
+      child.stdin.write('"}}\n{"jsonrpc":"2.0","id":2,"method":"initialize","params":{"protocolVersion":1}}\n');
       const deadline = Date.now() + 10_000;
       while (replies.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
       expect(replies[0].error.code).toBe(-32600);

@@ -1,4 +1,4 @@
-import { Harness, useHarness, remoteOf, pidOf } from '../support/bridge-harness';
+import { type Harness, useHarness, remoteOf, pidOf } from '../support/bridge-harness';
 
 
 describe('cancel', () => {

@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
+import { type Harness, useHarness, remoteOf } from '../support/bridge-harness';
 import { TEST_REGION, TEST_TEMPORARY_CREDENTIALS } from '../support/emulator';
 
 describe('credentials', () => {

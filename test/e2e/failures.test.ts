@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { BRIDGE_BUNDLE, Harness, remoteOf, useHarness } from '../support/bridge-harness';
+import { BRIDGE_BUNDLE, type Harness, remoteOf, useHarness } from '../support/bridge-harness';
 
 describe('failure is an answer, never a hang', () => {
   let h: Harness;
   useHarness((x) => (h = x));
 
-  const exitOf = () => h.client.waitForEvent('exit', undefined, 15_000) as Promise<{ code: number | null }>;
+  const exitOf = () => h.client.waitForEvent<{ code: number | null }>('exit', undefined, 15_000);
 
   test('the agent crashing mid-prompt fails the prompt with the exit code, and the bridge exits non-zero', async () => {
     const sessionId = await h.newThread();

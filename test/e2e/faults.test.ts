@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { burstText, bigText } from '../support/patterns';
-import { Harness, hwmMiB, remoteOf, useHarness } from '../support/bridge-harness';
+import { type Harness, hwmMiB, remoteOf, useHarness } from '../support/bridge-harness';
 import type { DropHow } from '../support/emulator';
 import { AcpClientDriver } from '../support/acp-client-driver';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void
   }
 }
 
-const exitOf = (h: Harness) => h.client.waitForEvent('exit', undefined, 15_000) as Promise<{ code: number | null }>;
+const exitOf = (h: Harness) => h.client.waitForEvent<{ code: number | null }>('exit', undefined, 15_000);
 
 describe('faults: every close code of the protocol', () => {
   let h: Harness;

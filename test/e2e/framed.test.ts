@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { bigText, burstText } from '../support/patterns';
-import { Harness, remoteOf, useHarness, pidOf } from '../support/bridge-harness';
+import { type Harness, remoteOf, useHarness, pidOf } from '../support/bridge-harness';
 import type { DropHow } from '../support/emulator';
 
 

@@ -1,5 +1,5 @@
 import { bigText, burstText, digestPrompt, digestReply } from '../support/patterns';
-import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
+import { type Harness, useHarness, remoteOf } from '../support/bridge-harness';
 
 describe('relay', () => {
   let h: Harness;

@@ -1,4 +1,4 @@
-import { Harness, useHarness, remoteOf } from '../support/bridge-harness';
+import { type Harness, useHarness, remoteOf } from '../support/bridge-harness';
 
 describe('bridge round trip', () => {
   let h: Harness;

@@ -1,4 +1,4 @@
-import { AGENT_COMMAND, Harness, remoteOf, useHarness, pidOf } from '../support/bridge-harness';
+import { AGENT_COMMAND, type Harness, remoteOf, useHarness, pidOf } from '../support/bridge-harness';
 
 /** What a fresh bridge process does when OAB resumes a saved thread. */
 async function resume(h: Harness, sessionId: string, shellCommand?: string) {

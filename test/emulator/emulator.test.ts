@@ -62,7 +62,7 @@ describe('AgentCoreEmulator', () => {
     expect(client.upgradeHeaders['x-amzn-bedrock-agentcore-runtime-session-id']).toBe(o.sessionId);
     expect(client.upgradeHeaders['x-amzn-bedrock-agentcore-shell-id']).toBe('main');
     await expect(client.confirmation()).resolves.toEqual({ type: 'attached', shellId: 'main', reconnected: false, bytesDropped: 0 });
-    expect(client.frames[0]!.channel).toBe(ShellChannel.STATUS);
+    expect(client.frames[0].channel).toBe(ShellChannel.STATUS);
 
     client.sendLine('echo "out:$((6*7)):$PWD:$PATH:$TERM"; echo hello');
     const out = await client.waitForOutput(/out:42:[^\r\n]*\r\nhello\r\n/);
@@ -91,7 +91,7 @@ describe('AgentCoreEmulator', () => {
 
     const second = await connect(o);
     expect(await second.confirmation()).toEqual({ type: 'attached', shellId: 'main', reconnected: true, bytesDropped: 0 });
-    expect(second.frames[0]!.channel).toBe(ShellChannel.STATUS);
+    expect(second.frames[0].channel).toBe(ShellChannel.STATUS);
     const replay = await second.waitForOutput('during-4');
     expect(replay).toContain('first-2');
   });
@@ -456,7 +456,7 @@ describe('AgentCoreEmulator with non-default options', () => {
     client.sendLine('nohup sleep 300 >/dev/null 2>&1 & echo "job=$!"');
     const out = await client.waitForOutput(/job=(\d+)/);
     const jobPid = Number(/job=(\d+)/.exec(out)![1]);
-    const shellPid = emu.stats().shells[0]!.pid;
+    const shellPid = emu.stats().shells[0].pid;
     const closed = client.waitForClose();
     await emu.stop();
     expect((await closed).code).toBe(1001);
@@ -469,7 +469,7 @@ function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     // A zombie still answers signal 0; it is dead for our purposes.
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.startsWith('Z');
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].startsWith('Z');
   } catch {
     return false;
   }

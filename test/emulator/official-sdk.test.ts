@@ -67,8 +67,8 @@ describe('official bedrock-agentcore SDK against the emulator', () => {
     const stats = emulator.stats();
     const conns = stats.connections.filter((c) => c.sessionId === sessionId);
     expect(conns.map((c) => c.closeCode)).toEqual([4000, 1000, 1000]);
-    expect(conns[0]!.framesReceived).toMatchObject({ RESIZE: 1, STDIN: 1 });
-    expect(conns[2]!.framesReceived).toMatchObject({ STDIN: 1, CLOSE: 1 });
+    expect(conns[0].framesReceived).toMatchObject({ RESIZE: 1, STDIN: 1 });
+    expect(conns[2].framesReceived).toMatchObject({ STDIN: 1, CLOSE: 1 });
     // `exit 7` ended the first shell; close() (0xFF) killed the third with SIGHUP.
     const shells = (): Array<[string, boolean, number | null, string | null]> => emulator.stats().shells
       .filter((s) => s.sessionId === sessionId)

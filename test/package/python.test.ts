@@ -49,5 +49,5 @@ test('the README\'s Python example uses classes and keyword arguments the module
 
 test('enums keep their names and values in Python', () => {
   expect(source).toMatch(/class CancelStrategy\(enum\.Enum\)/);
-  expect(source).toMatch(/^    STOP = "STOP"$/m);
+  expect(source).toMatch(/^ {4}STOP = "STOP"$/m);
 });

@@ -30,7 +30,7 @@ function instructions(dockerfile: string): string[] {
 
 describe('runtime image Dockerfile', () => {
   it('has no errors or warnings from the Docker language service linter (dockerfile-utils)', () => {
-    expect(validate(DOCKERFILE, STRICT).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    expect(validate(DOCKERFILE, STRICT).map((d) => `${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`)).toEqual([]);
   });
 
   it('the linter does report a broken Dockerfile (it is not a no-op)', () => {
@@ -69,8 +69,8 @@ describe('runtime image Dockerfile', () => {
     const undocumented = lines.flatMap((line, i) => {
       if (!/^ARG [A-Z0-9_]+=/.test(line)) return [];
       let j = i - 1;
-      while (j >= 0 && /^ARG /.test(lines[j]!)) j--;
-      return j >= 0 && lines[j]!.startsWith('#') ? [] : [line];
+      while (j >= 0 && /^ARG /.test(lines[j])) j--;
+      return j >= 0 && lines[j].startsWith('#') ? [] : [line];
     });
     expect(undocumented).toEqual([]);
   });

@@ -78,7 +78,7 @@ describe('busy markers', () => {
     const dir = join(scratch.dir, 'busy');
     const live = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      const clear = markAgentRunning(live.pid!, dir, { command: 'kiro-cli' });
+      const clear = markAgentRunning(live.pid, dir, { command: 'kiro-cli' });
       const dead = await deadPid();
       markAgentRunning(dead, dir);
       expect(runningAgents(dir)).toEqual([live.pid]);

@@ -243,7 +243,7 @@ describe.each<[JournalMode]>([['wal'], ['delete']])('state sync under SIGKILL (%
   beforeEach(() => {
     scratch = scratchDir(`state-sync-kill-${mode}`);
   });
-  afterEach(async () => {
+  afterEach(() => {
     for (const p of live) p.kill();
     live.clear();
     scratch.remove();

@@ -103,9 +103,9 @@ describe('Token Vault key fetch at boot (contract server against a local stub)',
       ['GetWorkloadAccessToken', undefined],
       ['GetResourceApiKey', undefined],
     ]);
-    expect(stub!.requests[0]!.body).toEqual({ workloadName: WORKLOAD });
-    expect(stub!.requests[1]!.body).toEqual({ workloadIdentityToken: TOKEN, resourceCredentialProviderName: PROVIDER });
-    expect(String(stub!.requests[0]!.headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDRUNTIMETEST\/\d{8}\/us-west-2\/bedrock-agentcore\/aws4_request/);
+    expect(stub!.requests[0].body).toEqual({ workloadName: WORKLOAD });
+    expect(stub!.requests[1].body).toEqual({ workloadIdentityToken: TOKEN, resourceCredentialProviderName: PROVIDER });
+    expect(String(stub!.requests[0].headers.authorization)).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIDRUNTIMETEST\/\d{8}\/us-west-2\/bedrock-agentcore\/aws4_request/);
 
     const status = await (await fetch(`${base}/invocations`, { method: 'POST' })).json() as { apiKey: unknown };
     expect(status.apiKey).toEqual({ state: 'fetched', fetched: true, envName: 'KIRO_API_KEY' });

@@ -122,7 +122,7 @@ function recordReceived(msg: AnyMessage): void {
     // Test notifications carry a sequence number and a payload: record both so tests can check order and content.
     if (m.method?.startsWith('_test/') && m.params && typeof m.params === 'object') {
       entry.n = m.params.n ?? null;
-      entry.sha256 = createHash('sha256').update(String(m.params.data ?? '')).digest('hex');
+      entry.sha256 = createHash('sha256').update(typeof m.params.data === 'string' ? m.params.data : '').digest('hex');
     }
     fs.appendFileSync(receivedLog, JSON.stringify(entry) + '\n');
   } catch (e) {

@@ -41,7 +41,7 @@ export type SpawnOptions = {
   replaceEnv?: boolean;
   cwd?: string;
   /** Agent stderr: 'ignore' (default, like OpenAB), 'inherit' (client's stderr), 'pipe' (→ 'stderr' events), or a file path (appended). */
-  stderr?: 'inherit' | 'ignore' | 'pipe' | string;
+  stderr?: string;
   /** Do not emit an 'update' event per session/update (prompt replies still count them). */
   quietUpdates?: boolean;
   /** How to answer session/request_permission: OpenAB's rule (default), always cancel, or a fixed optionId. */

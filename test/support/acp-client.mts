@@ -35,7 +35,7 @@ function out(obj: unknown): void {
 type ErrorBody = { code: number; message: string; data?: unknown };
 function errorBody(e: unknown): ErrorBody {
   if (e instanceof RequestError) return { code: e.code, message: e.message, ...(e.data !== undefined ? { data: e.data } : {}) };
-  if (e && typeof e === 'object' && 'code' in e && typeof (e as { code: unknown }).code === 'number' && 'message' in e) {
+  if (e && typeof e === 'object' && 'code' in e && typeof (e).code === 'number' && 'message' in e) {
     const x = e as ErrorBody;
     return { code: x.code, message: String(x.message), ...(x.data !== undefined ? { data: x.data } : {}) };
   }
@@ -62,7 +62,7 @@ function withTimeout<T>(p: Promise<T>, timeoutMs: number | undefined): Promise<T
       },
       (e) => {
         clearTimeout(t);
-        reject(e);
+        reject(e instanceof Error ? e : new Error(String(e)));
       },
     );
   });
@@ -165,7 +165,8 @@ type SpawnCmd = {
   env?: Record<string, string>;
   replaceEnv?: boolean;
   cwd?: string;
-  stderr?: 'inherit' | 'ignore' | 'pipe' | string;
+  /** 'ignore', 'inherit', 'pipe', or a file path. */
+  stderr?: string;
   quietUpdates?: boolean;
   permission?: PermissionPolicy;
   filter?: JunkFilter;
@@ -372,7 +373,7 @@ async function dispatch(cmd: Command): Promise<object> {
       return {};
     }
     case 'kill':
-      return opKill(cmd as unknown as KillCmd);
+      return opKill(cmd);
     case 'close':
       return opClose(cmd);
     case 'write':

@@ -6,9 +6,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { AcpClientDriver, ACP_AGENT_BUNDLE, REPO_ROOT, SpawnOptions } from './acp-client-driver';
-import { ClientSessionId, decodeClientSessionId } from '../../bridge/src/acp/session-id';
-import { AgentCoreEmulator, EmulatorOptions, TEST_CREDENTIALS, TEST_REGION, TEST_RUNTIME_ARN } from './emulator';
+import { AcpClientDriver, ACP_AGENT_BUNDLE, REPO_ROOT, type SpawnOptions } from './acp-client-driver';
+import { type ClientSessionId, decodeClientSessionId } from '../../bridge/src/acp/session-id';
+import { AgentCoreEmulator, type EmulatorOptions, TEST_CREDENTIALS, TEST_REGION, TEST_RUNTIME_ARN } from './emulator';
 
 export const BRIDGE_BUNDLE = path.join(REPO_ROOT, 'dist', 'bridge.js');
 export const AGENT_COMMAND = `${process.execPath} ${ACP_AGENT_BUNDLE}`;

@@ -6,23 +6,23 @@
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
 import type { BridgeConfig } from '../args';
-import { BridgeError, BridgeErrorCode, isBridgeError } from '../errors';
+import { BridgeError, type BridgeErrorCode, isBridgeError } from '../errors';
 import {
   errorResponse,
   INTERNAL_ERROR,
   INVALID_PARAMS,
   isBlank,
-  JsonRpcId,
-  Message,
+  type JsonRpcId,
+  type Message,
   parseLine,
   jsonStringReplacer,
   resultResponse,
   SESSION_NOT_FOUND,
 } from './jsonrpc';
 import type { Logger } from '../logger';
-import { afterMessage } from '../release-memory';
+import { collectAfterLargeMessage } from '../release-memory';
 import { AgentRequestError, RemoteAgent } from '../agent/remote-agent';
-import { ClientSessionId, decodeClientSessionId, encodeClientSessionId, newToken, RemoteIds, remoteIds } from './session-id';
+import { type ClientSessionId, decodeClientSessionId, encodeClientSessionId, newToken, type RemoteIds, remoteIds } from './session-id';
 import { Deadline, Waiter, within } from '../wait';
 
 declare const __BRIDGE_VERSION__: string;
@@ -119,7 +119,7 @@ export class Bridge {
   /** One line from the client (without its newline). */
   onClientLine(line: Buffer): void {
     if (this.closing || isBlank(line)) return;
-    afterMessage(line.length);
+    collectAfterLargeMessage(line.length);
     const parsed = parseLine(line);
     if (!parsed.ok) {
       this.log.warn('client-bad-message', { code: parsed.code, reason: parsed.message, bytes: line.length });
@@ -521,7 +521,7 @@ export class Bridge {
     }
     this.log.debug('agent-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
     this.reply(this.toClient(line, session));
-    afterMessage(line.length);
+    collectAfterLargeMessage(line.length);
   };
 
   private readonly onAgentGone = (reason: string, code: BridgeErrorCode) => {

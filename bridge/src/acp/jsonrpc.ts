@@ -2,7 +2,7 @@
  * JSON-RPC 2.0 message classification and error responses. Pure.
  */
 import { isUtf8 } from 'node:buffer';
-import { JsonType, Member, scanJsonObject, Scanned } from './json-scan';
+import { type JsonType, type Member, scanJsonObject, type Scanned } from './json-scan';
 
 export type JsonRpcId = number | string | null;
 
@@ -104,7 +104,7 @@ function typeOfValue(v: unknown): JsonType {
 function classify(env: Envelope): ParsedLine {
   const id = env.get('id');
   const idOk = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
-  const echoId: JsonRpcId = idOk && id !== undefined ? (id as JsonRpcId) : null;
+  const echoId: JsonRpcId = idOk && id !== undefined ? (id) : null;
   if (env.get('jsonrpc') !== '2.0') {
     return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: "jsonrpc" must be "2.0"', id: echoId };
   }
@@ -125,7 +125,7 @@ function classify(env: Envelope): ParsedLine {
     if (id === null) {
       return { ok: false, code: INVALID_REQUEST, message: 'Invalid Request: a request id must not be null', id: null };
     }
-    return { ok: true, message: { kind: 'request', id: id as number | string, method, sessionId, get params() { return env.get('params'); } } };
+    return { ok: true, message: { kind: 'request', id: id, method, sessionId, get params() { return env.get('params'); } } };
   }
   if (env.has('result') || env.has('error')) {
     if (env.has('result') && env.has('error')) {
@@ -136,7 +136,7 @@ function classify(env: Envelope): ParsedLine {
       ok: true,
       message: {
         kind: 'response',
-        id: id as JsonRpcId,
+        id: id,
         get result() { return env.get('result'); },
         get error() { return env.get('error'); },
       },
@@ -172,7 +172,7 @@ export function depthExceeds(value: unknown, max: number): boolean {
     if (depth >= max) return true; // this level holds containers nested depth + 1 deep
     const next: unknown[] = [];
     for (const v of level) {
-      if (v !== null && typeof v === 'object') for (const child of Object.values(v as object)) if (child !== null && typeof child === 'object') next.push(child);
+      if (v !== null && typeof v === 'object') for (const child of Object.values(v)) if (child !== null && typeof child === 'object') next.push(child);
     }
     level = next;
   }

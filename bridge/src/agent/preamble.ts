@@ -53,6 +53,7 @@ export class PreambleScanner {
 
 /** Strips terminal control sequences and keeps the last few lines, for logs and errors. */
 export function readableTerminalText(buf: Buffer, maxLines = 5): string {
+  /* eslint-disable no-control-regex -- matching terminal control sequences is the point */
   const text = buf
     .toString('utf8')
     // CSI and OSC sequences, then any other control characters but newline.
@@ -61,6 +62,7 @@ export function readableTerminalText(buf: Buffer, maxLines = 5): string {
     .replace(/\x1b./g, '')
     .replace(/\r/g, '\n')
     .replace(/[\x00-\x09\x0b-\x1f\x7f]/g, '');
+  /* eslint-enable no-control-regex */
   return text
     .split('\n')
     .map((l) => l.trim())

@@ -22,13 +22,13 @@ import { backoffDelay } from './backoff';
 import { classifyClose } from './close-codes';
 import { BridgeError } from '../errors';
 import { ShellFrameSender } from './shell-frame-sender';
-import { ShellChannel, shellChannelName, encodeResize, ShellFrame } from './shell-frame';
+import { ShellChannel, shellChannelName, encodeResize, type ShellFrame } from './shell-frame';
 import type { Logger } from '../logger';
 import { ALIGN_SETTLE_MS, ReplayAligner } from './replay-aligner';
 import { ShellSocket } from './shell-socket';
 import { Waiter, within } from '../wait';
-import { signShellUpgrade, ShellTarget } from './sigv4';
-import { parseStatus, StatusEvent } from './shell-status';
+import { signShellUpgrade, type ShellTarget } from './sigv4';
+import { parseStatus, type StatusEvent } from './shell-status';
 
 export interface AttachInfo {
   /** The shell already existed (and so did whatever runs in it). */

@@ -6,7 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import WebSocket from 'ws';
 import { classifyUpgradeFailure } from './close-codes';
 import { BridgeError } from '../errors';
-import { decodeShellFrame, ShellFrame } from './shell-frame';
+import { decodeShellFrame, type ShellFrame } from './shell-frame';
 import type { SignedUpgrade } from './sigv4';
 import { within } from '../wait';
 
@@ -47,7 +47,8 @@ export class ShellSocket {
         reject(err);
       };
       ws.once('unexpected-response', (_req, res: IncomingMessage) => {
-        readBody(res).then((body) => {
+        // readBody never rejects: it gives up on the body after 2 s.
+        void readBody(res).then((body) => {
           const { errorType, message } = describeErrorBody(res, body);
           fail(classifyUpgradeFailure({ status: res.statusCode ?? 0, errorType, message }, runtimeArn));
         });
@@ -100,7 +101,7 @@ export class ShellSocket {
     this.ws.on('message', (data: Buffer, isBinary: boolean) => {
       // The service sends binary frames only; empty messages carry no channel.
       if (!isBinary) return;
-      const frame = decodeShellFrame(Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer));
+      const frame = decodeShellFrame(Buffer.isBuffer(data) ? data : Buffer.from(data));
       if (frame) h.onFrame(frame);
     });
     this.ws.on('pong', () => h.onPong());
@@ -134,7 +135,7 @@ function describeErrorBody(res: IncomingMessage, body: string): { errorType?: st
   let message: string | undefined;
   try {
     const json = JSON.parse(body) as Record<string, unknown>;
-    message = [json.message, json.Message, json.error].find((v) => typeof v === 'string') as string | undefined;
+    message = [json.message, json.Message, json.error].find((v): v is string => typeof v === 'string');
     if (!errorType && typeof json.__type === 'string') errorType = json.__type.split('#').pop();
   } catch {
     message = body.trim().slice(0, 300) || undefined;

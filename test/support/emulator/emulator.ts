@@ -497,7 +497,7 @@ export class AgentCoreEmulator extends EventEmitter {
     if (!m) return { status: 404, errorType: 'UnknownOperationException', message: `no such operation: ${rawPathname}` };
     let runtimeArn: string;
     try {
-      runtimeArn = decodeURIComponent(m[1]!);
+      runtimeArn = decodeURIComponent(m[1]);
     } catch {
       return { status: 400, errorType: 'ValidationException', message: 'runtime ARN is not valid percent-encoding' };
     }
@@ -671,7 +671,7 @@ export class AgentCoreEmulator extends EventEmitter {
     const now = Date.now();
     const times = conn.frameTimes;
     times.push(now);
-    while (times.length > 0 && times[0]! <= now - 1000) times.shift();
+    while (times.length > 0 && times[0] <= now - 1000) times.shift();
     stats.maxFramesPerSecond = Math.max(stats.maxFramesPerSecond, times.length);
     if (times.length > this.opts.maxFramesPerSecond) {
       this.closeConnection(conn, 1008, 'frame rate limit exceeded');
@@ -824,7 +824,7 @@ export class AgentCoreEmulator extends EventEmitter {
   // ---------------------------------------------------------------- HTTP control
 
   private onHttpRequest(req: IncomingMessage, res: ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     const reply = (status: number, body: unknown, errorType?: string): void => {
       const text = JSON.stringify(body);
       res.writeHead(status, {
@@ -858,14 +858,14 @@ export class AgentCoreEmulator extends EventEmitter {
             return;
           }
           case '/_emulator/fail-upgrades':
-            this.failNextUpgrades(Number(body.count ?? 1), Number(body.status), String(body.errorType ?? 'ThrottlingException'), optString(body.message));
+            this.failNextUpgrades(Number(body.count ?? 1), Number(body.status), optString(body.errorType) ?? 'ThrottlingException', optString(body.message));
             reply(200, { ok: true });
             return;
           case '/_emulator/idle-out':
-            reply(200, { killed: this.idleOutSession(String(body.sessionId ?? '')) });
+            reply(200, { killed: this.idleOutSession(optString(body.sessionId) ?? '') });
             return;
           case '/_emulator/kill-shell':
-            reply(200, { killed: this.killShell(String(body.sessionId ?? ''), String(body.shellId ?? ''), (optString(body.signal) ?? 'SIGKILL') as NodeJS.Signals) });
+            reply(200, { killed: this.killShell(optString(body.sessionId) ?? '', optString(body.shellId) ?? '', (optString(body.signal) ?? 'SIGKILL') as NodeJS.Signals) });
             return;
           default:
             reply(404, { message: `no such control: ${path}` });
@@ -880,7 +880,7 @@ export class AgentCoreEmulator extends EventEmitter {
   private remember<T>(list: T[], item: T, evictable: (t: T) => boolean): void {
     list.push(item);
     for (let i = 0; list.length > MAX_HISTORY && i < list.length; ) {
-      if (evictable(list[i]!)) list.splice(i, 1);
+      if (evictable(list[i])) list.splice(i, 1);
       else i++;
     }
   }

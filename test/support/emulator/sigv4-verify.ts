@@ -191,8 +191,8 @@ function parseAuthorization(value: string): ParsedAuthorization | string {
 function parseAmzDate(value: string): Date | undefined {
   const m = AMZ_DATE_RE.exec(value);
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
-  const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+  const [, y, mo, d, h, mi, s] = m.map(Number);
+  const date = new Date(Date.UTC(y, mo - 1, d, h, mi, s));
   return Number.isNaN(date.getTime()) ? undefined : date;
 }
 

@@ -45,7 +45,7 @@ export function inspectCopy(db: string): DbFacts {
     const copy = join(dir, 'copy.db');
     copyFileSync(db, copy);
     const [integrity, rows, maxId] = sql(copy, 'PRAGMA integrity_check', 'SELECT count(*) FROM t', 'SELECT coalesce(max(id), 0) FROM t').split('\n');
-    return { integrity: integrity!, rows: Number(rows), maxId: Number(maxId) };
+    return { integrity: integrity, rows: Number(rows), maxId: Number(maxId) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -52,9 +52,9 @@ export async function startTokenVaultStub(behaviour: StubBehaviour): Promise<Tok
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
-    const path = (req.url ?? '/').split('?')[0]!;
+    const path = (req.url ?? '/').split('?')[0];
     const operation = OPERATIONS[path] ?? 'unknown';
-    let body: Record<string, unknown> = {};
+    let body: Record<string, unknown>;
     try {
       body = raw ? (JSON.parse(raw) as Record<string, unknown>) : {};
     } catch {
@@ -103,9 +103,9 @@ async function checkSignature(req: IncomingMessage, body: string): Promise<strin
   const amzDate = String(req.headers['x-amz-date'] ?? '');
   const d = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
   if (!d) return 'x-amz-date missing or malformed';
-  const signingDate = new Date(Date.UTC(+d[1]!, +d[2]! - 1, +d[3]!, +d[4]!, +d[5]!, +d[6]!));
+  const signingDate = new Date(Date.UTC(+d[1], +d[2] - 1, +d[3], +d[4], +d[5], +d[6]));
   const headers: Record<string, string> = {};
-  for (const name of signedHeaders!.split(';')) {
+  for (const name of signedHeaders.split(';')) {
     const v = req.headers[name];
     if (v === undefined) return `signed header ${name} missing`;
     headers[name] = Array.isArray(v) ? v.join(',') : v;
@@ -117,7 +117,7 @@ async function checkSignature(req: IncomingMessage, body: string): Promise<strin
       method: req.method ?? 'POST',
       protocol: 'http:',
       hostname: headers.host ?? '127.0.0.1',
-      path: path!,
+      path: path,
       query: Object.fromEntries(new URLSearchParams(query)),
       headers,
       body,
