@@ -18,6 +18,26 @@ const JS_RULES = {
   'no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
 };
 
+/** Forbids files matching `files` to import from the top-level folders `forbidden`. */
+function programBoundary(files, forbidden) {
+  return [
+    {
+      files: [files],
+      rules: {
+        'no-restricted-imports': [
+          'error',
+          {
+            patterns: forbidden.map((folder) => ({
+              regex: `^(\\.\\./)+${folder}/`,
+              message: `${folder}/ is another program's folder: programs share code through shared/ only.`,
+            })),
+          },
+        ],
+      },
+    },
+  ];
+}
+
 export default defineConfig([
   globalIgnores([
     'dist/',
@@ -104,6 +124,13 @@ export default defineConfig([
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+
+  // Program boundaries: the bridge, the in-VM programs and the constructs share code only
+  // through shared/, which imports from none of them.
+  ...programBoundary('bridge/src/**/*.ts', ['runtimes', 'lib']),
+  ...programBoundary('runtimes/src/**/*.ts', ['bridge', 'lib']),
+  ...programBoundary('lib/**/*.ts', ['bridge', 'runtimes']),
+  ...programBoundary('shared/**/*.ts', ['bridge', 'runtimes', 'lib']),
 
   // Node ESM scripts: scripts/, bench/, and the emulator's official-SDK client.
   {

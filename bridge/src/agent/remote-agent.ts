@@ -99,6 +99,13 @@ export class RemoteAgent extends EventEmitter {
   /** The last non-protocol lines the agent printed: the likeliest explanation if it dies. */
   private readonly recentNoise: string[] = [];
   agentCapabilities: Record<string, unknown> = {};
+  /** What the channels may do here: write to the shell, hand up a message, report noise. */
+  private readonly channelContext: ChannelContext = {
+    write: (bytes) => this.shell.write(bytes),
+    deliver: (line) => this.onMessageLine(line),
+    noise: (line, reason, quiet) => this.noise(line, reason, quiet),
+    dropPartialLine: () => this.splitter.reset(),
+  };
 
   constructor(private readonly options: RemoteAgentOptions) {
     super();
@@ -244,13 +251,6 @@ export class RemoteAgent extends EventEmitter {
     this.markEnded('detached');
     await this.shell.detach();
   }
-
-  private readonly channelContext: ChannelContext = {
-    write: (bytes) => this.shell.write(bytes),
-    deliver: (line) => this.onMessageLine(line),
-    noise: (line, reason, quiet) => this.noise(line, reason, quiet),
-    dropPartialLine: () => this.splitter.reset(),
-  };
 
   private newOwnId(): string {
     return `${INTERNAL_ID_PREFIX}${this.nextOwnId++}`;
