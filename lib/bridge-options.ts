@@ -1,6 +1,6 @@
 /**
  * How OabService starts the bridge: the options it renders onto the bridge's command line.
- * The accepted values are the bridge's own (bridge/src/options.ts); these enums name them
+ * The accepted values are the bridge's own (shared/contract/bridge-cli.ts); these enums name them
  * for every CDK language, and a test keeps the two lists equal.
  */
 

@@ -4,7 +4,7 @@
 import { BRIDGE_VERSION, Bridge } from './acp/bridge';
 import { parseBridgeArgs, USAGE } from './args';
 import { createLogger, type Logger } from './logger';
-import { errorResponse, INVALID_REQUEST } from './acp/jsonrpc';
+import { errorResponse, INVALID_REQUEST } from './jsonrpc';
 import { MAX_CLIENT_LINE_BYTES, readClientLines, StdoutWriter } from './acp/stdio';
 import { credentialChain } from './credentials';
 

@@ -1,5 +1,5 @@
-import { scanJsonObject } from '../../bridge/src/acp/json-scan';
-import { ENVELOPE_ONLY_FROM, parseLine } from '../../bridge/src/acp/jsonrpc';
+import { scanJsonObject } from '../../bridge/src/json-scan';
+import { ENVELOPE_ONLY_FROM, parseLine } from '../../bridge/src/jsonrpc';
 
 const scan = (s: string, depth = 512) => scanJsonObject(Buffer.from(s), depth);
 

@@ -1,4 +1,4 @@
-import { depthExceeds, jsonStringReplacer, parseLine } from '../../bridge/src/acp/jsonrpc';
+import { depthExceeds, jsonStringReplacer, parseLine } from '../../bridge/src/jsonrpc';
 
 const replaceJsonString = (line: Buffer, from: string, to: string) => Buffer.concat(jsonStringReplacer(from, to)(line));
 

@@ -58,7 +58,7 @@ describe('faults: every close code of the protocol', () => {
     expect(pings.filter((p) => p.sha256 !== sha).map((p) => ({ n: p.n, bytes: p.bytes }))).toEqual([]);
     expect(new Set(pings.map((p) => p.n)).size).toBe(pings.length);
     expect(pings.length).toBeGreaterThanOrEqual(1);
-    // (Whether a line was cut, and so sent again whole, depends on how far the bridge had got: see frame-sender.test.ts.)
+    // (Whether a line was cut, and so sent again whole, depends on how far the bridge had got: see shell-frame-sender.test.ts.)
     expect(h.logEvents().filter((e) => e.event === 'reattached')).toHaveLength(1);
   });
 

@@ -18,7 +18,7 @@ import {
   jsonStringReplacer,
   resultResponse,
   SESSION_NOT_FOUND,
-} from './jsonrpc';
+} from '../jsonrpc';
 import type { Logger } from '../logger';
 import { collectAfterLargeMessage } from '../release-memory';
 import { AgentRequestError, RemoteAgent } from '../agent/remote-agent';

@@ -19,7 +19,7 @@ import type { AwsCredentialIdentity } from '@smithy/types';
 import { LineSplitter } from '../../../shared/line-splitter';
 import { decodeLinkFrame, isLinkLine } from '../../../shared/link/link-frame';
 import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES, parseHello } from '../../../shared/link/link-probe';
-import { isBlank, type Message, parseLine, requestLine } from '../acp/jsonrpc';
+import { isBlank, type Message, parseLine, requestLine } from '../jsonrpc';
 import type { RemoteIds } from '../acp/session-id';
 import { BridgeError } from '../errors';
 import type { Logger } from '../logger';
