@@ -4,6 +4,8 @@
  * for every CDK language, and a test keeps the two lists equal.
  */
 
+import type { Duration } from 'aws-cdk-lib';
+
 /** What the bridge does on `session/cancel` (`--cancel-strategy`). */
 export enum CancelStrategy {
   /** End the remote agent process; the next prompt starts it again and reloads the conversation. */
@@ -44,6 +46,14 @@ export interface BridgeOptions {
    * @default 'DEFAULT'
    */
   readonly qualifier?: string;
+  /**
+   * How long a thread may be quiet before its bridge lets go of the shell (`--idle-detach`):
+   * the agent keeps running, the runtime session may idle out, and the thread's next message
+   * reattaches, or restarts the agent and reloads its conversation. Must be shorter than the
+   * runtime's idle session timeout; `Duration.seconds(0)` never lets go.
+   * @default - half the runtime's idle session timeout, at most 2 minutes
+   */
+  readonly idleDetach?: Duration;
   /**
    * More bridge options, appended to its command line as given (see `node dist/bridge.js --help`),
    * e.g. `['--launcher', 'none']`.

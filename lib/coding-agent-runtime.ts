@@ -9,7 +9,7 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bridge-cli';
-import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME } from '../shared/contract/runtime-env';
+import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS } from '../shared/contract/runtime-env';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import {
@@ -55,6 +55,11 @@ export interface ICodingAgentRuntime extends IConstruct {
   /** The agent command the bridge types into the shell (`--shell-command`). */
   readonly shellCommand: string;
   /**
+   * How long an idle runtime session lives; the bridge lets go of an idle shell well
+   * before it (see {@link BridgeOptions.idleDetach}). Undefined when not known.
+   */
+  readonly idleSessionTimeout?: Duration;
+  /**
    * Grants exactly `bedrock-agentcore:InvokeAgentRuntimeCommandShell` on this runtime's
    * ARN and on the ARNs of the given endpoints: what the bridge needs, with either cancel
    * strategy.
@@ -91,7 +96,9 @@ export interface CodingAgentRuntimeOptions {
    */
   readonly vpc?: RuntimeVpcOptions;
   /**
-   * How long an idle session (and its microVM) lives: 1 minute to 8 hours.
+   * How long an idle session (and its microVM) lives: 1 minute to 8 hours. A session is
+   * idle while the runtime reports `Healthy`, which it does between turns: this is how
+   * long a thread's microVM outlives its last answer.
    * @default Duration.minutes(15)
    */
   readonly idleSessionTimeout?: Duration;
@@ -100,6 +107,13 @@ export interface CodingAgentRuntimeOptions {
    * @default Duration.hours(8)
    */
   readonly maxLifetime?: Duration;
+  /**
+   * The longest one busy stretch (turns back to back) keeps the session from idling: after
+   * it the runtime reports `Healthy`, so a stuck turn cannot pin its microVM until
+   * `maxLifetime`. 1 minute to 8 hours.
+   * @default Duration.hours(1)
+   */
+  readonly maxBusyDuration?: Duration;
   /**
    * Mount service-managed persistent session storage, where the agent keeps its home
    * state and workspace across stop and resume (deleted after 14 idle days or when a new
@@ -157,6 +171,11 @@ export interface CodingAgentRuntimeAttributes {
    * @default 'kiro-cli acp --trust-all-tools'
    */
   readonly shellCommand?: string;
+  /**
+   * That runtime's idle session timeout, so the bridge lets go of idle shells before it.
+   * @default - not known: the bridge's own default applies
+   */
+  readonly idleSessionTimeout?: Duration;
 }
 
 abstract class CodingAgentRuntimeBase extends Resource implements ICodingAgentRuntime {
@@ -190,6 +209,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     class Imported extends CodingAgentRuntimeBase {
       readonly agentRuntimeArn = runtimeArn;
       readonly shellCommand = attrs.shellCommand ?? DEFAULT_SHELL_COMMAND;
+      readonly idleSessionTimeout = attrs.idleSessionTimeout;
     }
     const imported = new Imported(scope, id);
     throwIfInvalid(imported, [
@@ -203,6 +223,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   readonly agentRuntimeId: string;
   readonly agentRuntimeName: string;
   readonly shellCommand: string;
+  readonly idleSessionTimeout?: Duration;
   /** The execution role, with exactly the statements the README's IAM section lists. */
   readonly role: iam.IRole;
   readonly grantPrincipal: iam.IPrincipal;
@@ -221,6 +242,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
 
     this.agentRuntimeName = props.runtimeName ?? generatedRuntimeName(this);
     this.shellCommand = props.shellCommand ?? DEFAULT_SHELL_COMMAND;
+    this.idleSessionTimeout = props.idleSessionTimeout ?? Duration.minutes(15);
     this.image = props.image ?? new AgentRuntimeImage(this, 'Image');
 
     const role = props.executionRole ?? new iam.Role(this, 'ExecutionRole', {
@@ -250,7 +272,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
         ? RuntimeNetworkConfiguration.usingVpc(this, { vpc: props.vpc.vpc, vpcSubnets: props.vpc.vpcSubnets, securityGroups: props.vpc.securityGroups })
         : RuntimeNetworkConfiguration.usingPublicNetwork(),
       lifecycleConfiguration: {
-        idleRuntimeSessionTimeout: props.idleSessionTimeout ?? Duration.minutes(15),
+        idleRuntimeSessionTimeout: this.idleSessionTimeout,
         maxLifetime: props.maxLifetime ?? Duration.hours(8),
       },
       tags: props.tags,
@@ -269,7 +291,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     }
     // Our own rendering, so variables can be added after construction (addEnvironment).
     cfn.environmentVariables = Lazy.any({ produce: () => (Object.keys(this.environment).length ? { ...this.environment } : undefined) });
-    Object.assign(this.environment, sessionStorageEnvironment(props), props.environmentVariables);
+    Object.assign(this.environment, contractEnvironment(props), props.environmentVariables);
 
     this.agentRuntimeArn = this.runtime.agentRuntimeArn;
     this.agentRuntimeId = this.runtime.agentRuntimeId;
@@ -316,10 +338,11 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
   const problems = [
     ...validateRuntimeName('runtimeName', props.runtimeName),
     ...validateDuration('idleSessionTimeout', props.idleSessionTimeout, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
+    ...validateDuration('maxBusyDuration', props.maxBusyDuration, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateDuration('maxLifetime', props.maxLifetime, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateShellCommand('shellCommand', props.shellCommand),
     // The API key's variables count towards AgentCore's limit of 50 too.
-    ...validateEnvironment('environmentVariables', { ...sessionStorageEnvironment(props), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
+    ...validateEnvironment('environmentVariables', { ...contractEnvironment(props), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
   ];
   const idle = props.idleSessionTimeout ?? Duration.minutes(15);
   const max = props.maxLifetime ?? Duration.hours(8);
@@ -344,10 +367,17 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
   return problems;
 }
 
-/** Mounted elsewhere than the image's default, the launcher in the image is told where session storage is. */
-function sessionStorageEnvironment(props: CodingAgentRuntimeProps): Record<string, string> {
+/**
+ * What the programs in the image are told: where session storage is, when it is mounted
+ * elsewhere than the image's default, and the busy ceiling, when it is not the default.
+ */
+function contractEnvironment(props: CodingAgentRuntimeProps): Record<string, string> {
+  const env: Record<string, string> = {};
   const mount = props.sessionStorageMountPath;
-  return (props.sessionStorage ?? true) && mount !== undefined && mount !== DEFAULT_AGENT_HOME ? { [ENV_AGENT_HOME]: mount } : {};
+  if ((props.sessionStorage ?? true) && mount !== undefined && mount !== DEFAULT_AGENT_HOME) env[ENV_AGENT_HOME] = mount;
+  const busy = props.maxBusyDuration;
+  if (busy !== undefined && !busy.isUnresolved()) env[ENV_MAX_BUSY_SECONDS] = String(busy.toSeconds());
+  return env;
 }
 
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */

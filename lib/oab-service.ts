@@ -22,6 +22,7 @@ import {
   validateOabConfig,
 } from './render/oab-config';
 import { BridgeLogLevel, type BridgeOptions, CancelStrategy } from './bridge-options';
+import { DEFAULT_IDLE_DETACH_SECONDS, MAX_IDLE_DETACH_SECONDS } from '../shared/contract/bridge-cli';
 import {
   CANCEL_STRATEGIES,
   LOG_LEVELS,
@@ -237,6 +238,7 @@ export class OabService extends Construct {
       logLevel: props.bridge?.logLevel ?? BridgeLogLevel.INFO,
       logFile: props.bridge?.logFile ?? BRIDGE_LOG_FIFO,
       qualifier: props.bridge?.qualifier ?? DEFAULT_QUALIFIER,
+      idleDetachSeconds: idleDetachSeconds(props.bridge?.idleDetach, props.runtime.idleSessionTimeout),
       extraArgs: props.bridge?.extraArgs,
     };
     // The chat settings pass as given; the tokens become the names of the variables ECS fills.
@@ -466,6 +468,7 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
   if (b.logFile !== undefined && !Token.isUnresolved(b.logFile) && !/^\/[^\s$]*$/.test(b.logFile)) {
     problems.push(`bridge.logFile must be an absolute path without spaces or "$", got "${b.logFile}"`);
   }
+  problems.push(...validateIdleDetach(b.idleDetach, props.runtime.idleSessionTimeout));
   (b.extraArgs ?? []).forEach((arg, i) => {
     if (Token.isUnresolved(arg)) return;
     // eslint-disable-next-line no-control-regex
@@ -511,3 +514,31 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
   }
   return problems;
 }
+
+/**
+ * The bridge's `--idle-detach`: as given, or half the runtime's idle session timeout, at
+ * most {@link DEFAULT_IDLE_DETACH_SECONDS} (the bridge's own default for a runtime that does
+ * not say). Letting go early costs a reattach of a few hundred milliseconds on the next
+ * message; letting go late keeps an idle microVM alive longer.
+ */
+function idleDetachSeconds(given: Duration | undefined, idleTimeout: Duration | undefined): number {
+  if (given !== undefined && !given.isUnresolved()) return Math.round(given.toSeconds({ integral: false }));
+  if (idleTimeout === undefined || idleTimeout.isUnresolved()) return DEFAULT_IDLE_DETACH_SECONDS;
+  return Math.min(DEFAULT_IDLE_DETACH_SECONDS, Math.floor(idleTimeout.toSeconds() / 2));
+}
+
+function validateIdleDetach(given: Duration | undefined, idleTimeout: Duration | undefined): string[] {
+  if (given === undefined || given.isUnresolved()) return [];
+  const seconds = given.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds) || seconds < 0 || seconds > MAX_IDLE_DETACH_SECONDS) {
+    return [`bridge.idleDetach must be whole seconds from 0 to ${MAX_IDLE_DETACH_SECONDS}, got ${seconds} s`];
+  }
+  if (seconds > 0 && idleTimeout !== undefined && !idleTimeout.isUnresolved() && seconds >= idleTimeout.toSeconds()) {
+    return [
+      `bridge.idleDetach (${seconds} s) must be shorter than the runtime's idleSessionTimeout (${idleTimeout.toSeconds()} s): ` +
+        'a bridge still attached when the session idles out ends the thread\'s agent with an error',
+    ];
+  }
+  return [];
+}
+

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isValidRegion, parseRuntimeArn, type RuntimeArn } from '../../shared/contract/runtime-arn';
 import { DEFAULT_LAUNCHER } from '../../shared/contract/runtime-env';
-import { CANCEL_STRATEGIES, type CancelStrategy, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, type LogLevel, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
+import { CANCEL_STRATEGIES, type CancelStrategy, DEFAULT_IDLE_DETACH_SECONDS, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, MAX_IDLE_DETACH_SECONDS, type LogLevel, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
 
 export interface BridgeConfig {
   readonly runtime: RuntimeArn;
@@ -19,6 +19,8 @@ export interface BridgeConfig {
   readonly logFile?: string;
   /** The runtime image's launcher; when present the agent runs under it in framed mode. */
   readonly launcher?: string;
+  /** Seconds without traffic before the bridge detaches from the shell; 0: never. */
+  readonly idleDetachSeconds: number;
 }
 
 export type ParsedArgs =
@@ -48,6 +50,10 @@ Options:
   --launcher <path>|none      the runtime image's launcher; when it exists in the shell the agent
                               runs under it and messages are numbered, checksummed and
                               acknowledged both ways (default: ${DEFAULT_LAUNCHER})
+  --idle-detach <seconds>     after this long with no message either way and nothing pending, let
+                              go of the shell (the agent keeps running) so the runtime session can
+                              idle out; the next message reattaches or restarts the agent and
+                              reloads its conversation. 0: never (default: ${DEFAULT_IDLE_DETACH_SECONDS})
   --help                      show this help
   --version                   show the version
 
@@ -71,6 +77,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'log-level': { type: 'string' },
         'log-file': { type: 'string' },
         launcher: { type: 'string' },
+        'idle-detach': { type: 'string' },
         help: { type: 'boolean' },
         version: { type: 'boolean' },
       },
@@ -119,6 +126,12 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     return { kind: 'error', message: `--launcher must be an absolute path (letters, digits, . _ - /) or "none", got "${launcherText}"` };
   }
 
+  const idleText = (values['idle-detach'] as string | undefined) ?? String(DEFAULT_IDLE_DETACH_SECONDS);
+  const idleDetachSeconds = Number(idleText);
+  if (!/^\d+$/.test(idleText) || idleDetachSeconds > MAX_IDLE_DETACH_SECONDS) {
+    return { kind: 'error', message: `--idle-detach must be a whole number of seconds from 0 to ${MAX_IDLE_DETACH_SECONDS}, got "${idleText}"` };
+  }
+
   const endpointText = (values['endpoint-url'] as string | undefined)
     ?? nonEmpty(env.AWS_ENDPOINT_URL_BEDROCK_AGENTCORE)
     ?? `https://bedrock-agentcore.${region}.amazonaws.com`;
@@ -139,6 +152,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       logLevel: logLevel as LogLevel,
       logFile,
       launcher: launcherText === 'none' ? undefined : launcherText,
+      idleDetachSeconds,
     },
   };
 }

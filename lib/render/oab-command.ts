@@ -36,6 +36,8 @@ export interface BridgeCommandOptions {
   readonly cancelStrategy: string;
   readonly logLevel: string;
   readonly logFile: string;
+  /** `--idle-detach`, in seconds. */
+  readonly idleDetachSeconds: number;
   /** @default '/app/bridge.js' */
   readonly bridgePath?: string;
   /** More bridge options, appended as given. @default - none */
@@ -54,6 +56,7 @@ export function bridgeCommand(o: BridgeCommandOptions): { command: string; args:
       '--cancel-strategy', o.cancelStrategy,
       '--log-level', o.logLevel,
       '--log-file', o.logFile,
+      '--idle-detach', String(o.idleDetachSeconds),
       ...(o.extraArgs ?? []),
     ],
   };

@@ -17,6 +17,7 @@ import { LinkEndpoint } from '../../shared/link/link-endpoint';
 import { isLinkLine } from '../../shared/link/link-frame';
 import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES } from '../../shared/link/link-probe';
 import { agentSetupHooks } from './agent-setup';
+import { TurnTracker } from './turn-tracker';
 import { createLogger, type Logger } from './log';
 import { resolvePaths } from './paths';
 
@@ -26,6 +27,13 @@ const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
 export interface LauncherHooks {
   /** Before the agent starts (state copied in, secrets read): extra env and the directory to start it in. */
   beforeStart?(): Promise<{ env: Record<string, string>; cwd?: string }>;
+  /**
+   * Whether the runtime is busy: true when a turn starts, false once none is in flight and
+   * the last one's {@link afterTurn} is done. May be told true while already busy.
+   */
+  busyChanged?(busy: boolean): void;
+  /** A turn ended and none is in flight: save what it changed while the runtime is still busy. */
+  afterTurn?(): Promise<void>;
   /** After the agent exits or is stopped (state written back). */
   afterExit?(): Promise<void>;
 }
@@ -59,9 +67,15 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   let hangup = false;
 
   const write = (bytes: Buffer) => out.write(bytes);
+  // The runtime is busy only while a turn is in flight, so an idle thread's microVM can be reaped.
+  const turns = new TurnTracker();
   const link = new LinkEndpoint({
     write,
     deliver: (payload) => {
+      if (turns.toAgent(payload) === 'busy') {
+        log.info('busy', { busy: true });
+        hooks.busyChanged?.(true);
+      }
       // Two writes, not a copy of a message that may be megabytes long.
       agentIn.write(payload);
       if (!agentIn.write(NEWLINE)) {
@@ -83,13 +97,31 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   agentOut.on('data', (chunk: Buffer) => {
     for (const item of fromAgent.push(chunk)) {
       if (item.kind === 'overflow') log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_LINK_MESSAGE_BYTES });
-      else if (item.line.length > 0) link.send(item.line);
+      else if (item.line.length > 0) {
+        if (turns.fromAgent(item.line) === 'idle') onTurnsDone();
+        link.send(item.line);
+      }
     }
     if (link.unackedBytes > MAX_UNACKED_BYTES && !agentPaused) {
       agentPaused = true;
       agentOut.pause();
     }
   });
+
+  // The runtime stays busy until the turn's state is saved: a microVM reaped right after an
+  // answer must lose nothing.
+  let saving = 0;
+  const onTurnsDone = () => {
+    saving++;
+    void (hooks.afterTurn?.() ?? Promise.resolve())
+      .catch((e: Error) => log.error('after-turn-failed', { error: e.message }))
+      .then(() => {
+        saving--;
+        if (turns.busy || saving > 0) return;
+        log.info('busy', { busy: false });
+        hooks.busyChanged?.(false);
+      });
+  };
 
   // Bridge → agent.
   const fromBridge = new LineSplitter(MAX_LINK_MESSAGE_BYTES);
@@ -133,6 +165,7 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   agent.on('exit', (code, signal) => {
     exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1);
     log.info('agent-exit', { code, signal });
+    if (turns.clear()) hooks.busyChanged?.(false);
     exiting = true;
     // Give the bridge time to acknowledge the agent's last words before the shell ends
     // (not when the shell itself is being closed: nobody is left to read them).

@@ -1,12 +1,12 @@
 /**
- * What the launcher does around the agent in the Kiro image: mark the runtime busy,
- * run the agent at home in the session storage (`/mnt/agent`, workspace under it),
+ * What the launcher does around the agent in the Kiro image: mark the runtime busy
+ * while a turn is in flight, run the agent at home in the session storage (`/mnt/agent`, workspace under it),
  * keep its SQLite state on local disk and written back safely, and give it the API
  * key fetched at boot, in its own environment only.
  */
 import { mkdirSync } from 'node:fs';
 import type { LauncherHooks } from './acp-session';
-import { markAgentRunning } from './busy';
+import { markBusy } from './busy';
 import { hasSessionStorage } from './mounts';
 import type { Logger } from './log';
 import { resolvePaths } from './paths';
@@ -22,7 +22,6 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
   let clearBusy: (() => void) | undefined;
   return {
     async beforeStart() {
-      clearBusy = markAgentRunning(process.pid, paths.busyDir, { command: 'acp-session' });
       const agentEnv: Record<string, string> = {};
       let cwd: string | undefined;
       if (hasSessionStorage(paths.agentHome, env)) {
@@ -42,6 +41,17 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       log.info('agent-credentials', { apiKey: key === undefined ? 'none (interactive login may be used)' : `in ${keyEnvName}` });
       Object.assign(agentEnv, agentApiKeyEnvironment(key, keyEnvName));
       return { env: agentEnv, cwd };
+    },
+    busyChanged(busy) {
+      if (busy) {
+        clearBusy ??= markBusy(process.pid, paths.busyDir, { command: 'acp-session' });
+      } else {
+        clearBusy?.();
+        clearBusy = undefined;
+      }
+    },
+    async afterTurn() {
+      await sync?.writeBackAfterTurn();
     },
     async afterExit() {
       await sync?.stop();

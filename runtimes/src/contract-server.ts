@@ -2,7 +2,8 @@
  * The AgentCore Runtime HTTP contract, the image's main process:
  *
  * - `GET /ping` → `{"status":"Healthy"|"HealthyBusy","time_of_last_update":<unix s>}`;
- *   busy while a launcher has an agent running (busy.ts). `time_of_last_update` moves
+ *   busy while a launcher has a turn in flight (busy.ts), for at most
+ *   `OPENAB_MAX_BUSY_SECONDS` (default an hour) per busy stretch. `time_of_last_update` moves
  *   only when the status changes: AgentCore's idle reaper ignores `HealthyBusy`
  *   without it (aws/bedrock-agentcore-sdk-python#471; the Python SDK always sends it).
  * - `POST /invocations` → this runtime's status as JSON. Prompts do not come this way:
@@ -14,7 +15,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { runningAgents } from './busy';
+import { ENV_MAX_BUSY_SECONDS } from '../../shared/contract/runtime-env';
+import { busyLaunchers } from './busy';
 import { ensurePrivateDir } from './fs-atomic';
 import { createLogger, describeError, type Logger } from './log';
 import { hasSessionStorage } from './mounts';
@@ -67,7 +69,21 @@ export interface ContractServerOptions {
   readonly env?: Record<string, string | undefined>;
   /** @default true */
   readonly fetchApiKey?: boolean;
+  /**
+   * The longest one busy stretch may report `HealthyBusy`; after it the runtime reports
+   * `Healthy`, so the idle timeout can reap a stuck turn's microVM.
+   * @default maxBusySeconds(env): `OPENAB_MAX_BUSY_SECONDS`, else 3600
+   */
+  readonly maxBusySeconds?: number;
 }
+
+/** `OPENAB_MAX_BUSY_SECONDS`, or the default of an hour when unset or not a positive integer. */
+export function maxBusySeconds(env: Record<string, string | undefined>): number {
+  const n = Number(env[ENV_MAX_BUSY_SECONDS]);
+  return Number.isInteger(n) && n > 0 ? n : DEFAULT_MAX_BUSY_SECONDS;
+}
+
+export const DEFAULT_MAX_BUSY_SECONDS = 3600;
 
 export interface ContractServer {
   readonly server: Server;
@@ -91,21 +107,29 @@ export async function startContractServer(options: ContractServerOptions = {}): 
     log.error('state-dir.unusable', { dir: paths.stateDir, ...describeError(err) });
   }
 
-  const agentsRunning = () => {
+  const maxBusyMs = (options.maxBusySeconds ?? maxBusySeconds(env)) * 1000;
+  const overCeilingLogged = new Set<number>();
+  const busyNow = (): number[] => {
     try {
-      return runningAgents(paths.busyDir);
+      const { busy, overCeiling } = busyLaunchers(paths.busyDir, maxBusyMs);
+      for (const pid of overCeiling) {
+        if (overCeilingLogged.has(pid)) continue;
+        overCeilingLogged.add(pid);
+        log.warn('ping.busy-ceiling', { launcherPid: pid, maxBusySeconds: maxBusyMs / 1000, effect: 'reported Healthy: the idle timeout may reap this microVM' });
+      }
+      return busy;
     } catch {
       return [];
     }
   };
   const pingNow = () => {
-    const p = ping.observe(agentsRunning().length > 0);
+    const p = ping.observe(busyNow().length > 0);
     if (p.changed) log.info('ping.status-changed', { status: p.status });
     return p;
   };
 
   const describe = (req: IncomingMessage) => {
-    const pids = agentsRunning();
+    const pids = busyNow();
     const p = ping.observe(pids.length > 0);
     return {
       runtime: 'openab-agentcore',
@@ -116,7 +140,8 @@ export async function startContractServer(options: ContractServerOptions = {}): 
       agent: {
         name: env.OPENAB_AGENT_NAME || 'kiro-cli',
         version: env.OPENAB_AGENT_CLI_VERSION || null,
-        running: pids.length > 0,
+        /** A turn is in flight. */
+        busy: pids.length > 0,
         launcherPids: pids,
       },
       apiKey: apiKeySummary(apiKey, env),

@@ -34,6 +34,9 @@ import { resolvePaths } from './paths';
 import { Sqlite3Cli } from './sqlite-cli';
 import { checkSqliteFile, SQLITE_HEADER_BYTES } from './sqlite-file';
 
+/** How long after a turn ends its write-back waits: the agent may commit just after answering. */
+export const TURN_SETTLE_MS = 200;
+
 export interface StateSyncProps {
   /** The database in session storage, e.g. `/mnt/agent/.local/share/kiro-cli/data.sqlite3`. */
   readonly persistentPath: string;
@@ -101,6 +104,7 @@ export class StateSync {
   private inFlight: Promise<WriteBackResult> | undefined;
   private stopped = false;
 
+
   constructor(props: StateSyncProps) {
     this.persistentPath = props.persistentPath;
     this.localPath = props.localPath;
@@ -142,10 +146,22 @@ export class StateSync {
   }
 
   /** Stops the periodic write-back and does a last one. */
+  /**
+   * The write-back after a turn: shortly after it ended (the agent may commit its
+   * conversation just after answering), and behind any write-back already running, whose
+   * snapshot may predate the turn's last writes. Never throws.
+   */
+  async writeBackAfterTurn(settleMs = TURN_SETTLE_MS): Promise<WriteBackResult | undefined> {
+    await new Promise((resolve) => setTimeout(resolve, settleMs));
+    await this.inFlight;
+    return this.stopped ? undefined : this.writeBack();
+  }
+
   async stop(): Promise<WriteBackResult> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+
     await this.inFlight;
     return this.writeBack();
   }

@@ -15,6 +15,16 @@ export const DEFAULT_QUALIFIER = 'DEFAULT';
 export const CANCEL_STRATEGIES = ['stop', 'noop'] as const;
 export type CancelStrategy = (typeof CANCEL_STRATEGIES)[number];
 
+/**
+ * `--idle-detach`: seconds without traffic after which the bridge lets go of the shell (the
+ * agent keeps running) so the runtime session can idle out; 0 never lets go. Shorter than
+ * AgentCore's shortest idle timeout (60 s) would make it pointless to reattach, so the
+ * default, 120 s, sits well under the runtime's default idle timeout of 15 minutes.
+ */
+export const DEFAULT_IDLE_DETACH_SECONDS = 120;
+/** The longest `--idle-detach`: a runtime session lives at most 8 hours. */
+export const MAX_IDLE_DETACH_SECONDS = 8 * 3600;
+
 /** `--log-level`. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

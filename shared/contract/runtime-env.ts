@@ -18,3 +18,6 @@ export const ENV_WORKLOAD_NAME = 'AGENTCORE_WORKLOAD_NAME';
 
 /** Names the Token Vault API key credential provider (set by the constructs). */
 export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
+
+/** The longest one busy stretch reports `HealthyBusy`, in seconds (set by the constructs; default an hour). */
+export const ENV_MAX_BUSY_SECONDS = 'OPENAB_MAX_BUSY_SECONDS';

@@ -27,6 +27,7 @@ describe('bridge arguments', () => {
     expect(c.shellCommand).toBe(DEFAULT_SHELL_COMMAND);
     expect(c.cancelStrategy).toBe('stop');
     expect(c.logLevel).toBe('info');
+    expect(c.idleDetachSeconds).toBe(120);
     expect(c.endpointUrl).toBe('https://bedrock-agentcore.us-west-2.amazonaws.com');
     expect(c.runtime.accountId).toBe('123456789012');
   });
@@ -35,10 +36,11 @@ describe('bridge arguments', () => {
     const c = config([
       '--runtime-arn', ARN, '--region', 'us-west-2', '--qualifier', 'prod', '--shell-command', '/opt/bin/agent acp',
       '--cancel-strategy', 'noop', '--endpoint-url', 'http://127.0.0.1:9000', '--log-level', 'debug', '--log-file', '/tmp/b.log',
+      '--idle-detach', '0',
     ]);
     expect(c).toMatchObject({
       qualifier: 'prod', shellCommand: '/opt/bin/agent acp', cancelStrategy: 'noop',
-      endpointUrl: 'http://127.0.0.1:9000', logLevel: 'debug', logFile: '/tmp/b.log',
+      endpointUrl: 'http://127.0.0.1:9000', logLevel: 'debug', logFile: '/tmp/b.log', idleDetachSeconds: 0,
     });
   });
 
@@ -64,6 +66,9 @@ describe('bridge arguments', () => {
     [['--runtime-arn', ARN, '--log-level', 'loud'], '--log-level must be one of error|warn|info|debug'],
     [['--runtime-arn', ARN, '--endpoint-url', 'ftp://x'], '--endpoint-url must be an http:// or https:// URL'],
     [['--runtime-arn', ARN, '--endpoint-url', 'http://x/path'], 'base URL with no path'],
+    [['--runtime-arn', ARN, '--idle-detach', '1.5'], '--idle-detach must be a whole number of seconds from 0 to 28800, got "1.5"'],
+    [['--runtime-arn', ARN, '--idle-detach=-1'], '--idle-detach must be a whole number of seconds'],
+    [['--runtime-arn', ARN, '--idle-detach', '28801'], '--idle-detach must be a whole number of seconds from 0 to 28800, got "28801"'],
     [['--runtime-arn', ARN, '--bogus'], "Unknown option '--bogus'"],
     [['--runtime-arn'], "Option '--runtime-arn <value>' argument missing"],
   ])('%j is refused with a message naming the problem', (argv, message) => {

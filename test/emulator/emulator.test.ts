@@ -474,3 +474,76 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('AgentCoreEmulator runtime session lifecycle', () => {
+  let emulator: AgentCoreEmulator | undefined;
+  const clients: TestShellClient[] = [];
+  const busy = new Set<string>();
+  const start = async (o: EmulatorOptions) => {
+    emulator = await AgentCoreEmulator.start({ isBusy: (s) => busy.has(s.sessionId), vmEnv: (d) => ({ VM_DIR: d.vmDir }), ...o });
+    return emulator;
+  };
+  const connect = async (sessionId: string): Promise<TestShellClient> => {
+    const c = await TestShellClient.connect({ endpoint: emulator!.url, shellId: 'main', sessionId });
+    clients.push(c);
+    return c;
+  };
+  const lifetimeOf = (sessionId: string) => emulator!.stats().lifetimes.filter((l) => l.sessionId === sessionId);
+  afterEach(async () => {
+    for (const c of clients.splice(0)) c.terminate();
+    busy.clear();
+    await emulator?.stop();
+    emulator = undefined;
+  });
+
+  it('reaps a session idle for the idle timeout: its shells die, its microVM disk goes, its session storage stays', async () => {
+    const em = await start({ idleTimeoutMs: 600 });
+    const sessionId = newSessionId();
+    const client = await connect(sessionId);
+    // The quotes keep the echoed command line from matching what it prints.
+    client.sendLine('echo kept > kept.txt; echo scratch > "$VM_DIR/scratch.txt"; echo wri""tten');
+    await client.waitForOutput('written\r\n');
+    const { dir, vmDir } = em.stats().sessions.find((s) => s.sessionId === sessionId)!;
+    expect(existsSync(join(vmDir, 'scratch.txt'))).toBe(true);
+    // Attached, the session is active however long it waits.
+    await new Promise((r) => setTimeout(r, 900));
+    expect(lifetimeOf(sessionId)[0].endedAt).toBeNull();
+    await client.close();
+    await until(() => lifetimeOf(sessionId)[0].endedAt !== null, 3_000, 'the reap');
+    const [life] = lifetimeOf(sessionId);
+    expect(life.reason).toBe('idle-timeout');
+    expect(em.stats().shells.filter((s) => s.sessionId === sessionId).map((s) => s.alive)).toEqual([false]);
+    expect(existsSync(vmDir)).toBe(false);
+    expect(readFileSync(join(dir, 'kept.txt'), 'utf8')).toBe('kept\n');
+    // The next connection starts a new microVM on the same session storage.
+    const again = await connect(sessionId);
+    expect(again.statuses[0]).toMatchObject({ type: 'attached', reconnected: false });
+    expect(lifetimeOf(sessionId)).toHaveLength(2);
+  });
+
+  it('does not reap a session while its runtime reports busy, and does once it stops', async () => {
+    await start({ idleTimeoutMs: 400 });
+    const sessionId = newSessionId();
+    const client = await connect(sessionId);
+    busy.add(sessionId);
+    await client.close();
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(lifetimeOf(sessionId)[0].endedAt).toBeNull();
+    busy.delete(sessionId);
+    const stoppedAt = Date.now();
+    await until(() => lifetimeOf(sessionId)[0].endedAt !== null, 3_000, 'the reap');
+    expect(lifetimeOf(sessionId)[0].endedAt! - stoppedAt).toBeGreaterThanOrEqual(350);
+  });
+
+  it('reaps at the maximum lifetime, busy and attached or not', async () => {
+    await start({ idleTimeoutMs: 60_000, maxLifetimeMs: 800 });
+    const sessionId = newSessionId();
+    const client = await connect(sessionId);
+    busy.add(sessionId);
+    await until(() => lifetimeOf(sessionId)[0]?.endedAt != null, 3_000, 'the reap');
+    const [life] = lifetimeOf(sessionId);
+    expect(life.reason).toBe('max-lifetime');
+    expect(life.endedAt! - life.startedAt).toBeGreaterThanOrEqual(800);
+    await until(() => client.closed !== undefined, 3_000, 'the connection to drop');
+  });
+});

@@ -247,6 +247,13 @@ describe('CodingAgentRuntime', () => {
     });
   });
 
+  test('a busy ceiling other than the default reaches the contract server', () => {
+    const { template } = runtimeTemplate({ maxBusyDuration: Duration.minutes(30) });
+    template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: { OPENAB_MAX_BUSY_SECONDS: '1800' } });
+    // The default is the image's own: nothing is set.
+    runtimeTemplate().template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: Match.absent() });
+  });
+
   test('session storage can be turned off', () => {
     const { template } = runtimeTemplate({ sessionStorage: false });
     template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { FilesystemConfigurations: Match.absent() });
@@ -264,6 +271,7 @@ describe('CodingAgentRuntime', () => {
       ['a name starting with a digit', { runtimeName: '1kiro' }, 'runtimeName must match'],
       ['a 49 character name', { runtimeName: `a${'b'.repeat(48)}` }, 'runtimeName must match'],
       ['an idle timeout under a minute', { idleSessionTimeout: Duration.seconds(30) }, 'idleSessionTimeout must be between 1 minute (60 s) and 8 hours (28800 s), got 30 s'],
+      ['a busy ceiling over 8 hours', { maxBusyDuration: Duration.hours(9) }, 'maxBusyDuration must be between 1 minute (60 s) and 8 hours (28800 s), got 9 hours (32400 s)'],
       ['a lifetime over 8 hours', { maxLifetime: Duration.hours(9) }, 'maxLifetime must be between 1 minute (60 s) and 8 hours (28800 s), got 9 hours (32400 s)'],
       ['an idle timeout above the lifetime', { idleSessionTimeout: Duration.hours(2), maxLifetime: Duration.hours(1) }, 'idleSessionTimeout (7200 s) must not exceed maxLifetime (3600 s)'],
       ['a shell command with a newline', { shellCommand: 'kiro-cli acp\nrm -rf /' }, 'shellCommand must be a single line (it contains a newline)'],

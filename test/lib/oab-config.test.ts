@@ -24,6 +24,7 @@ const AGENT = {
     cancelStrategy: 'stop',
     logLevel: 'info',
     logFile: BRIDGE_LOG_FIFO,
+    idleDetachSeconds: 120,
   }),
   inheritEnv: [...BRIDGE_INHERIT_ENV],
 };
@@ -72,6 +73,7 @@ describe('renderOabConfig', () => {
         '--cancel-strategy', 'stop',
         '--log-level', 'info',
         '--log-file', '/tmp/openab/bridge-log.fifo',
+        '--idle-detach', '120',
       ],
       inherit_env: ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
     });

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -85,7 +85,7 @@ describe('OabService', () => {
     expect(config.agent.args).toEqual([
       '/app/bridge.js', '--runtime-arn', RUNTIME_ARN, '--qualifier', 'DEFAULT',
       '--shell-command', 'kiro-cli acp --trust-all-tools', '--cancel-strategy', 'stop',
-      '--log-level', 'info', '--log-file', '/tmp/openab/bridge-log.fifo',
+      '--log-level', 'info', '--log-file', '/tmp/openab/bridge-log.fifo', '--idle-detach', '120',
     ]);
     expect(config.agent.inherit_env).toEqual(['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION']);
     expect(config.agent.env).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
@@ -311,6 +311,46 @@ describe('OabService', () => {
     });
   });
 
+  describe('the bridge lets go of an idle thread before its runtime session idles out', () => {
+    const idleDetachOf = (runtime: ConstructorParameters<typeof OabService>[2]['runtime'], stack: ReturnType<typeof newStack>, idleDetach?: Duration) => {
+      new OabService(stack, 'Oab', { runtime, bridge: { idleDetach }, discord: { botToken: { secret: secretNamed(stack, 'd') } } });
+      const args = renderedConfig(Template.fromStack(stack)).agent.args as string[];
+      return args[args.indexOf('--idle-detach') + 1];
+    };
+
+    test('half the runtime\'s idle session timeout, at most 2 minutes; as given when set', () => {
+      const short = newStack();
+      expect(idleDetachOf(new CodingAgentRuntime(short, 'Runtime', { idleSessionTimeout: Duration.minutes(3) }), short)).toBe('90');
+      const long = newStack();
+      expect(idleDetachOf(new CodingAgentRuntime(long, 'Runtime'), long)).toBe('120');
+      const given = newStack();
+      expect(idleDetachOf(importedRuntime(given), given, Duration.seconds(0))).toBe('0');
+    });
+
+    test('an imported runtime tells its idle timeout through its attributes', () => {
+      const stack = newStack();
+      const runtime = CodingAgentRuntime.fromRuntimeArn(stack, 'R', RUNTIME_ARN, { idleSessionTimeout: Duration.minutes(1) });
+      expect(idleDetachOf(runtime, stack)).toBe('30');
+    });
+
+    test('a detach no shorter than the idle timeout is refused, naming both', () => {
+      const stack = newStack();
+      const runtime = new CodingAgentRuntime(stack, 'Runtime', { idleSessionTimeout: Duration.minutes(2) });
+      expect(() => idleDetachOf(runtime, stack, Duration.minutes(2)))
+        .toThrow("bridge.idleDetach (120 s) must be shorter than the runtime's idleSessionTimeout (120 s)");
+    });
+
+    test('what is rendered is what the bridge accepts', () => {
+      const stack = newStack();
+      const args = (() => {
+        new OabService(stack, 'Oab', { runtime: importedRuntime(stack), discord: { botToken: { secret: secretNamed(stack, 'd') } } });
+        return renderedConfig(Template.fromStack(stack)).agent.args as string[];
+      })();
+      const parsed = parseBridgeArgs(args.slice(1), {});
+      expect(parsed.kind === 'run' && parsed.config.idleDetachSeconds).toBe(120);
+    });
+  });
+
   test('the VPC created by default has flow logs and no NAT gateway', () => {
     const { template } = oabTemplate();
     template.resourceCountIs('AWS::EC2::NatGateway', 0);
@@ -337,6 +377,7 @@ describe('OabService', () => {
       ['a secret in additionalConfig', { additionalConfig: { stt: { api_key: SecretValue.secretsManager('stt').unsafeUnwrap() } } }, 'additionalConfig must not contain secret references'],
       ['state settings without state', { persistThreadMap: false, stateRemovalPolicy: RemovalPolicy.DESTROY }, 'stateRemovalPolicy has no effect when persistThreadMap is false'],
       ['a Discord channel name', { allowedChannels: ['general'] }, 'discord.allowedChannels[0] must be an id'],
+      ['a fractional idle detach', { bridge: { idleDetach: Duration.millis(1500) } }, 'bridge.idleDetach must be whole seconds from 0 to 28800, got 1.5 s'],
     ])('%s', (_title, extra, message) => {
       expect(() => oab(extra)).toThrow(message);
     });

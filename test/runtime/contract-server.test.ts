@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PingState } from '../../runtimes/src/contract-server';
 import { cleanEnv, deadPid, type RunningProgram, runProgram, scratchDir, stageBundles } from '../support/runtime/programs';
@@ -73,8 +73,8 @@ describe('contract server (bundled, as a local process)', () => {
     writeFileSync(join(busyDir, String(agent.pid)), '{}');
     const busy = await (await fetch(`${base}/ping`)).json() as { status: string };
     expect(busy.status).toBe('HealthyBusy');
-    const status = await (await fetch(`${base}/invocations`, { method: 'POST', body: '{}' })).json() as { agent: { running: boolean; launcherPids: number[] } };
-    expect(status.agent).toMatchObject({ running: true, launcherPids: [agent.pid] });
+    const status = await (await fetch(`${base}/invocations`, { method: 'POST', body: '{}' })).json() as { agent: { busy: boolean; launcherPids: number[] } };
+    expect(status.agent).toMatchObject({ busy: true, launcherPids: [agent.pid] });
 
     agent.kill('SIGKILL');
     await new Promise((r) => agent.once('exit', r));
@@ -84,6 +84,24 @@ describe('contract server (bundled, as a local process)', () => {
     expect(existsSync(join(busyDir, String(agent.pid)))).toBe(false);
     const changes = server.lines.filter((l) => l.event === 'ping.status-changed').map((l) => l.status);
     expect(changes).toEqual(['HealthyBusy', 'Healthy']);
+  });
+
+  it('reports Healthy once a busy stretch outlasts OPENAB_MAX_BUSY_SECONDS, and says so once', async () => {
+    await start({ OPENAB_MAX_BUSY_SECONDS: '600' });
+    const stuck = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const fresh = spawn('sleep', ['30'], { stdio: 'ignore' });
+    children.push(stuck, fresh);
+    mkdirSync(busyDir, { recursive: true });
+    writeFileSync(join(busyDir, String(stuck.pid)), '{}');
+    const elevenMinutesAgo = new Date(Date.now() - 11 * 60_000);
+    utimesSync(join(busyDir, String(stuck.pid)), elevenMinutesAgo, elevenMinutesAgo);
+    for (let i = 0; i < 2; i++) {
+      expect((await (await fetch(`${base}/ping`)).json() as { status: string }).status).toBe('Healthy');
+    }
+    expect(server.lines.filter((l) => l.event === 'ping.busy-ceiling').map((l) => l.launcherPid)).toEqual([stuck.pid]);
+    // A stretch that began within the ceiling still counts.
+    writeFileSync(join(busyDir, String(fresh.pid)), '{}');
+    expect((await (await fetch(`${base}/ping`)).json() as { status: string }).status).toBe('HealthyBusy');
   });
 
   it('does not count the marker of a launcher that was killed', async () => {
@@ -112,7 +130,7 @@ describe('contract server (bundled, as a local process)', () => {
       version: PKG_VERSION,
       status: 'Healthy',
       sessionId: 'session-0123456789-0123456789-0123456789',
-      agent: { name: 'kiro-cli', version: '2.13.0', running: false, launcherPids: [] },
+      agent: { name: 'kiro-cli', version: '2.13.0', busy: false, launcherPids: [] },
       apiKey: { state: 'not-configured', fetched: false, envName: 'KIRO_API_KEY', missing: ['AGENTCORE_WORKLOAD_NAME', 'AGENTCORE_CREDENTIAL_PROVIDER'] },
       sessionStorage: { path: join(scratch.dir, 'agent-home'), mounted: false },
     });

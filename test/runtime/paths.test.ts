@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { markAgentRunning, runningAgents } from '../../runtimes/src/busy';
+import { markBusy, busyPids } from '../../runtimes/src/busy';
 import { hasSessionStorage, parseMountPoints } from '../../runtimes/src/mounts';
 import { contractPort, resolvePaths } from '../../runtimes/src/paths';
 import { deadPid, scratchDir } from '../support/runtime/programs';
@@ -78,13 +78,13 @@ describe('busy markers', () => {
     const dir = join(scratch.dir, 'busy');
     const live = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      const clear = markAgentRunning(live.pid, dir, { command: 'kiro-cli' });
+      const clear = markBusy(live.pid, dir, { command: 'kiro-cli' });
       const dead = await deadPid();
-      markAgentRunning(dead, dir);
-      expect(runningAgents(dir)).toEqual([live.pid]);
+      markBusy(dead, dir);
+      expect(busyPids(dir)).toEqual([live.pid]);
       expect(readdirSync(dir)).toEqual([String(live.pid)]);
       clear();
-      expect(runningAgents(dir)).toEqual([]);
+      expect(busyPids(dir)).toEqual([]);
       expect(existsSync(join(dir, String(live.pid)))).toBe(false);
     } finally {
       live.kill('SIGKILL');
@@ -92,6 +92,6 @@ describe('busy markers', () => {
   });
 
   it('report nothing when the directory does not exist', () => {
-    expect(runningAgents(join(scratch.dir, 'absent'))).toEqual([]);
+    expect(busyPids(join(scratch.dir, 'absent'))).toEqual([]);
   });
 });

@@ -17,6 +17,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as os from 'node:os';
 import { format } from 'node:util';
+import { execFileSync } from 'node:child_process';
 import { bigText, burstChunks, commandText, digestReply, echoReply, splitText } from './patterns.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -277,6 +278,17 @@ async function runCommand(c: Ctx): Promise<StopReason> {
       await c.say(`cwd:${process.cwd()} home:${process.env.HOME ?? ''}`);
       return 'end_turn';
     }
+    case 'remember': {
+      // Kept the way Kiro CLI keeps its conversations: a SQLite database under XDG_DATA_HOME.
+      const note = words.slice(1).join(' ').replace(/'/g, "''");
+      sqlite(`CREATE TABLE IF NOT EXISTS notes(t TEXT); INSERT INTO notes VALUES('${note}');`);
+      await c.say(`remembered ${words.slice(1).join(' ')}`);
+      return 'end_turn';
+    }
+    case 'recall': {
+      await c.say(`recalled [${sqlite("CREATE TABLE IF NOT EXISTS notes(t TEXT); SELECT group_concat(t, ',') FROM notes;").trim()}]`);
+      return 'end_turn';
+    }
     case 'partial': {
       // Half a message and no newline, then gone: what a crash mid-write looks like.
       process.stdout.write('{"jsonrpc":"2.0","method":"session/update","params":{"sessionId":', () => process.exit(0));
@@ -367,3 +379,12 @@ void connection.closed.then(() => {
   log('connection closed', connection.signal.reason);
   process.exit(0);
 });
+
+/** Runs SQL on the agent's database, as Kiro CLI's `data.sqlite3` would be placed. */
+function sqlite(sql: string): string {
+  const dataHome = process.env.XDG_DATA_HOME || path.join(process.env.HOME || os.homedir(), '.local', 'share');
+  const db = path.join(dataHome, 'kiro-cli', 'data.sqlite3');
+  fs.mkdirSync(path.dirname(db), { recursive: true });
+  return execFileSync(process.env.OPENAB_SQLITE3 || 'sqlite3', [db, sql], { encoding: 'utf8' });
+}
+

@@ -105,6 +105,12 @@ export class Bridge {
   /** The client's working directory, reused when the agent is started again for a prompt. */
   private lastCwd: string | undefined;
   /** The session id replacements, made once per pair of ids rather than for every message. */
+  private swap: IdSwap | undefined;
+  /** Requests of the agent that the client has yet to answer (a permission question): not idle. */
+  private readonly awaitingClient = new Set<string>();
+  /** When the last message went either way; the idle detach counts from it. */
+  private lastTraffic = Date.now();
+  private idleTimer: NodeJS.Timeout | undefined;
   constructor(private readonly deps: BridgeDeps) {
     deps.io.onDrain(() => {
       this.outputBlocked = false;
@@ -128,6 +134,8 @@ export class Bridge {
     }
     const msg = parsed.message;
     this.log.debug('client-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
+    this.noteTraffic();
+    if (msg.kind === 'response' && msg.id !== null) this.awaitingClient.delete(idKey(msg.id));
     if (msg.kind === 'request') {
       switch (msg.method) {
         case 'initialize':
@@ -152,6 +160,7 @@ export class Bridge {
   async onClientEnd(reason: string): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearTimeout(this.idleTimer);
     this.log.info('shutdown', { reason });
     const agent = this.session?.agent;
     if (agent) await agent.detach();
@@ -432,6 +441,8 @@ export class Bridge {
     }
     this.unwatch(agent);
     await agent.stop();
+    // What the stopped agent asked the client is void: the restarted one asks again.
+    this.awaitingClient.clear();
     this.log.info('agent-stopped', { reason: 'session/cancel' });
   }
 
@@ -448,13 +459,49 @@ export class Bridge {
     return had;
   }
 
+  /** A message went one way or the other: the idle detach counts from now. */
+  private noteTraffic(): void {
+    this.lastTraffic = Date.now();
+    const seconds = this.deps.config.idleDetachSeconds;
+    if (seconds <= 0 || this.closing) return;
+    if (this.idleTimer) {
+      this.idleTimer.refresh();
+      return;
+    }
+    this.idleTimer = setTimeout(() => this.serialize(() => this.detachIfIdle()), seconds * 1000);
+    this.idleTimer.unref();
+  }
+
+  /**
+   * Nothing moved for `--idle-detach` seconds and nothing is pending either way: let go of
+   * the shell (the agent keeps running) so the runtime session can idle out. The next
+   * message reattaches, or restarts the agent and reloads its conversation if the
+   * microVM was reaped meanwhile (see {@link runningAgent}).
+   */
+  private async detachIfIdle(): Promise<void> {
+    const session = this.session;
+    const agent = session?.agent;
+    if (!session || !agent || agent.hasExited || this.closing || this.stopping) return;
+    if (this.pending.size > 0 || this.awaitingClient.size > 0) return;
+    const idleMs = Date.now() - this.lastTraffic;
+    // A message arrived since the timer was armed: the refreshed timer comes back later.
+    if (idleMs < this.deps.config.idleDetachSeconds * 1000 - 50) return;
+    session.agent = undefined;
+    session.stoppedBecause = 'detached while idle';
+    this.unwatch(agent);
+    this.log.info('idle-detach', { afterSeconds: Math.round(idleMs / 1000) });
+    await agent.detach();
+  }
+
   /** The session's agent, started again in the same runtime session if it was stopped. */
   private async runningAgent(session: Session): Promise<RemoteAgent> {
     if (this.stopping) await this.stopping;
     if (session.agent && !session.agent.hasExited) return session.agent;
     this.log.info('agent-restart', { reason: session.stoppedBecause ?? 'not running' });
+    const started = Date.now();
     try {
-      await this.bringUp(session, { cwd: this.lastCwd ?? '/', mcpServers: [] }, new Deadline(LOAD_BUDGET_MS), false);
+      const up = await this.bringUp(session, { cwd: this.lastCwd ?? '/', mcpServers: [] }, new Deadline(LOAD_BUDGET_MS), false);
+      this.log.info(up.reattached ? 'agent-reattached' : 'agent-restarted', { restored: up.restored, afterMs: Date.now() - started });
     } catch (e) {
       // Leave no half-started agent behind: the next request tries again from scratch.
       const failed = session.agent;
@@ -520,6 +567,8 @@ export class Bridge {
       this.forget(idKey(msg.id!));
     }
     this.log.debug('agent-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
+    this.noteTraffic();
+    if (msg.kind === 'request') this.awaitingClient.add(idKey(msg.id));
     this.reply(this.toClient(line, session));
     collectAfterLargeMessage(line.length);
   };
@@ -586,7 +635,6 @@ export class Bridge {
     return this.swap;
   }
 
-  private swap: IdSwap | undefined;
 
   /** Writes one message to the client: a line, or a line in pieces (written together). */
   private reply(line: Buffer | readonly Buffer[]): void {

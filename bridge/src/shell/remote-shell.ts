@@ -427,7 +427,10 @@ export class RemoteShell extends EventEmitter {
         this.state = 'attached';
         this.log.info('reattached', { reason, attempt, afterMs: Date.now() - started, reconnected: info.reconnected });
         if (!info.reconnected) {
-          // A new, empty shell: whatever ran in ours is gone.
+          // A new, empty shell: whatever ran in ours is gone (the microVM was reaped or
+          // restarted). End this one too, so the next bridge for the thread starts the agent
+          // afresh instead of finding a bare shell where it expects the agent.
+          await this.kill();
           this.emit('exit', {
             type: 'exited',
             exitCode: null,

@@ -67,6 +67,31 @@ export interface EmulatorOptions {
   connectionTtlMs?: number;
   maxBufferedBytes?: number;
   verbose?: boolean;
+  /**
+   * A runtime session idle this long is reaped, as AgentCore's `idleRuntimeSessionTimeout`
+   * reaps its microVM. Idle means no open connection (whether the service counts an
+   * attached shell as activity is not documented; this takes the costly reading) and not
+   * busy. Default: never.
+   */
+  idleTimeoutMs?: number;
+  /** A runtime session is reaped this long after it started, busy or not (`maxLifetime`). Default: never. */
+  maxLifetimeMs?: number;
+  /** The runtime's /ping as a test stands it in: true means `HealthyBusy`. Default: never busy. */
+  isBusy?: (session: { sessionId: string; vmDir: string }) => boolean;
+  /**
+   * More shell environment for one session, given its microVM's local disk (`vmDir`,
+   * removed when the session is reaped) and its session storage (`storageDir`, kept).
+   */
+  vmEnv?: (dirs: { vmDir: string; storageDir: string }) => Record<string, string>;
+}
+
+/** One microVM's life: a runtime session from its first connection until it is reaped. */
+export interface LifetimeStats {
+  sessionId: string;
+  startedAt: number;
+  /** When it was reaped; null while it lives. */
+  endedAt: number | null;
+  reason: 'idle-timeout' | 'max-lifetime' | null;
 }
 
 export type DropHow = { mode: 'destroy' } | { mode: 'close'; code: number; reason?: string };
@@ -113,7 +138,11 @@ export interface ShellStats {
 export interface SessionStats {
   sessionId: string;
   runtimeArn: string;
+  /** Session storage: kept when the session is reaped. */
   dir: string;
+  /** The microVM's local disk: removed when the session is reaped. */
+  vmDir: string;
+  startedAt: number;
   liveShells: number;
 }
 
@@ -121,6 +150,8 @@ export interface EmulatorStats {
   url: string;
   upgrades: { accepted: number; rejected: number };
   sessions: SessionStats[];
+  /** Every microVM this emulator ran, live or reaped, oldest first. */
+  lifetimes: LifetimeStats[];
   shells: ShellStats[];
   connections: ConnectionStats[];
 }
@@ -160,6 +191,7 @@ export interface EmulatorEvents {
   attach: AttachEvent;
   detach: DetachEvent;
   'shell-exit': ShellExitEvent;
+  reap: LifetimeStats;
 }
 
 interface InjectedFailure {
@@ -173,7 +205,10 @@ interface Session {
   id: string;
   runtimeArn: string;
   dir: string;
+  vmDir: string;
   shells: Map<string, ShellEntry>;
+  lifetime: LifetimeStats;
+  lastActiveAt: number;
 }
 
 interface ShellEntry {
@@ -211,7 +246,10 @@ export class AgentCoreEmulator extends EventEmitter {
   readonly region: string;
   readonly runtimeArns: readonly string[];
   readonly stateDir: string;
-  private readonly opts: Required<Omit<EmulatorOptions, 'stateDir' | 'port' | 'host' | 'runtimeArns' | 'region' | 'credentials'>>;
+  private readonly opts: Required<Omit<EmulatorOptions, 'stateDir' | 'port' | 'host' | 'runtimeArns' | 'region' | 'credentials' | 'idleTimeoutMs' | 'maxLifetimeMs' | 'isBusy' | 'vmEnv'>>;
+  private readonly lifecycle: Pick<EmulatorOptions, 'idleTimeoutMs' | 'maxLifetimeMs' | 'isBusy' | 'vmEnv'>;
+  private readonly lifetimes: LifetimeStats[] = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
   private readonly credentials: Map<string, SigV4Credentials>;
   private readonly ownsStateDir: boolean;
   private readonly server: Server;
@@ -252,6 +290,13 @@ export class AgentCoreEmulator extends EventEmitter {
       maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
       verbose: options.verbose ?? false,
     };
+    this.lifecycle = { idleTimeoutMs: options.idleTimeoutMs, maxLifetimeMs: options.maxLifetimeMs, isBusy: options.isBusy, vmEnv: options.vmEnv };
+    const limits = [options.idleTimeoutMs, options.maxLifetimeMs].filter((v): v is number => v !== undefined && v > 0);
+    if (limits.length > 0) {
+      // Checked often enough that a reap comes within 5% of its time.
+      this.sweepTimer = setInterval(() => this.sweep(), Math.max(10, Math.min(1_000, Math.min(...limits) / 20)));
+      this.sweepTimer.unref();
+    }
     this.ownsStateDir = options.stateDir === undefined;
     this.stateDir = options.stateDir ?? mkdtempSync(join(tmpdir(), 'agentcore-emulator-'));
     mkdirSync(this.stateDir, { recursive: true });
@@ -382,6 +427,34 @@ export class AgentCoreEmulator extends EventEmitter {
     return n;
   }
 
+  /**
+   * Ends a runtime session's microVM: its shells die at once, its connections drop, its
+   * local disk is removed; its session storage stays for the next microVM of the same id.
+   */
+  reapSession(sessionId: string, reason: 'idle-timeout' | 'max-lifetime'): boolean {
+    const session = this.sessions.get(sessionId);
+    if (!session) return false;
+    this.idleOutSession(sessionId);
+    this.sessions.delete(sessionId);
+    rmSync(session.vmDir, { recursive: true, force: true });
+    session.lifetime.endedAt = Date.now();
+    session.lifetime.reason = reason;
+    this.log('reap', { sessionId, reason, livedMs: session.lifetime.endedAt - session.lifetime.startedAt });
+    this.emit('reap', { ...session.lifetime });
+    return true;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const { idleTimeoutMs, maxLifetimeMs, isBusy } = this.lifecycle;
+    for (const s of [...this.sessions.values()]) {
+      const connected = [...s.shells.values()].some((e) => e.conn !== undefined && !e.conn.closing);
+      if (connected || isBusy?.({ sessionId: s.id, vmDir: s.vmDir })) s.lastActiveAt = now;
+      if (maxLifetimeMs && now - s.lifetime.startedAt >= maxLifetimeMs) this.reapSession(s.id, 'max-lifetime');
+      else if (idleTimeoutMs && now - s.lastActiveAt >= idleTimeoutMs) this.reapSession(s.id, 'idle-timeout');
+    }
+  }
+
   /** The persistent directory of a runtime session (whether or not it exists yet). */
   sessionDir(sessionId: string): string {
     return this.sessions.get(sessionId)?.dir ?? join(this.stateDir, safeDirName(sessionId));
@@ -407,9 +480,12 @@ export class AgentCoreEmulator extends EventEmitter {
       sessionId: s.id,
       runtimeArn: s.runtimeArn,
       dir: s.dir,
+      vmDir: s.vmDir,
+      startedAt: s.lifetime.startedAt,
       liveShells: [...s.shells.values()].filter((e) => e.shell.alive).length,
     }));
-    return { url: this.url, upgrades: { ...this.upgradeCounts }, sessions, shells, connections };
+    const lifetimes = this.lifetimes.map((l) => ({ ...l }));
+    return { url: this.url, upgrades: { ...this.upgradeCounts }, sessions, lifetimes, shells, connections };
   }
 
   /** Closes every connection (1001), kills every shell, closes the server; idempotent. */
@@ -430,6 +506,7 @@ export class AgentCoreEmulator extends EventEmitter {
 
   private async shutdown(): Promise<void> {
     this.log('stopping', {});
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     for (const conn of [...this.connections.values()]) {
       if (!conn.closing) this.closeConnection(conn, 1001, 'server shutting down');
     }
@@ -577,15 +654,21 @@ export class AgentCoreEmulator extends EventEmitter {
     let session = this.sessions.get(sessionId);
     if (!session) {
       const dir = join(this.stateDir, safeDirName(sessionId));
+      const vmDir = `${dir}.vm`;
       mkdirSync(dir, { recursive: true });
-      session = { id: sessionId, runtimeArn, dir, shells: new Map() };
+      mkdirSync(vmDir, { recursive: true });
+      const now = Date.now();
+      const lifetime: LifetimeStats = { sessionId, startedAt: now, endedAt: null, reason: null };
+      this.lifetimes.push(lifetime);
+      session = { id: sessionId, runtimeArn, dir, vmDir, shells: new Map(), lifetime, lastActiveAt: now };
       this.sessions.set(sessionId, session);
     }
     return session;
   }
 
   private spawnShell(session: Session, shellId: string): ShellEntry {
-    const shell = new PtyShell({ cwd: session.dir, env: this.opts.shellEnv, replayBytes: this.opts.replayBytes });
+    const env = { ...this.opts.shellEnv, ...this.lifecycle.vmEnv?.({ vmDir: session.vmDir, storageDir: session.dir }) };
+    const shell = new PtyShell({ cwd: session.dir, env, replayBytes: this.opts.replayBytes });
     const entry: ShellEntry = { sessionId: session.id, shellId, shell, startedAt: Date.now(), conn: undefined, exit: undefined };
     session.shells.set(shellId, entry);
     this.remember(this.shellHistory, entry, (e) => !e.shell.alive);
