@@ -12,10 +12,10 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { transformSync } from 'esbuild';
+import { startEmulator as startEmulatorProcess } from './lib/emulator.mjs';
 import { Peer } from './lib/peer.mjs';
 
 // ---------------------------------------------------------------- settings
@@ -183,45 +183,8 @@ function bigText(bytes) {
 
 // ---------------------------------------------------------------- the emulator
 
-async function startEmulator() {
-  const child = track(
-    spawn(NODE, [EMULATOR, '--port', '0', '--host', '127.0.0.1', '--state-dir', join(work, 'sessions')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { PATH: process.env.PATH, HOME: work },
-    }),
-  );
-  child.stderr.resume();
-  const line = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('emulator did not start within 15 s')), 15_000);
-    createInterface({ input: child.stdout }).once('line', (l) => {
-      clearTimeout(timer);
-      resolve(l);
-    });
-    child.once('exit', (code) => reject(new Error(`emulator exited with ${code}`)));
-  });
-  const info = JSON.parse(line);
-  const control = async (path, body) => {
-    const res = await fetch(`${info.url}${path}`, {
-      method: body === undefined ? 'GET' : 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    });
-    return res.json();
-  };
-  return {
-    ...info,
-    child,
-    stats: () => control('/_emulator/stats'),
-    killShell: (sessionId, shellId) => control('/_emulator/kill-shell', { sessionId, shellId }),
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 8_000);
-      await new Promise((r) => child.once('exit', r));
-      clearTimeout(timer);
-    },
-  };
+function startEmulator() {
+  return startEmulatorProcess({ node: NODE, emulator: EMULATOR, stateDir: join(work, 'sessions'), home: work, track });
 }
 
 // ---------------------------------------------------------------- transports

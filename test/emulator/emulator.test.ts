@@ -512,7 +512,9 @@ describe('AgentCoreEmulator runtime session lifecycle', () => {
     await until(() => lifetimeOf(sessionId)[0].endedAt !== null, 3_000, 'the reap');
     const [life] = lifetimeOf(sessionId);
     expect(life.reason).toBe('idle-timeout');
-    expect(em.stats().shells.filter((s) => s.sessionId === sessionId).map((s) => s.alive)).toEqual([false]);
+    // SIGKILLed at the reap; gone once the PTY reports the exit.
+    await until(() => em.stats().shells.filter((s) => s.sessionId === sessionId).every((s) => !s.alive), 3_000, 'the shell to die');
+    expect(em.stats().shells.filter((s) => s.sessionId === sessionId)).toHaveLength(1);
     expect(existsSync(vmDir)).toBe(false);
     expect(readFileSync(join(dir, 'kept.txt'), 'utf8')).toBe('kept\n');
     // The next connection starts a new microVM on the same session storage.

@@ -1,11 +1,18 @@
 /**
  * Runs the AgentCore shell emulator as its own process (demo, benchmarks, manual use):
  *   node dist/test/emulator.js [--port N] [--host H] [--state-dir D] [--replay-mode tail|since-detach] [--verbose]
+ *                              [--idle-timeout-ms N] [--max-lifetime-ms N] [--busy never|turns|shells]
+ * With --busy turns or shells, each session's shells get the runtime image's layout
+ * (OPENAB_STATE_DIR on the microVM's disk, OPENAB_AGENT_HOME on session storage); a session is
+ * busy while a launcher there has a turn in flight (turns), or while any of its shells lives
+ * (shells: how the runtime reported busy before it counted turns).
  * Prints one JSON line with what a client needs to stdout, a human hint to stderr, and
  * stops cleanly on SIGINT/SIGTERM. Failures are injected over HTTP at /_emulator/*.
  */
 import { parseArgs } from 'node:util';
-import { AgentCoreEmulator, TEST_CREDENTIALS, TEST_RUNTIME_ARN } from './emulator';
+import { join } from 'node:path';
+import { busyPids } from '../../../runtimes/src/busy';
+import { AgentCoreEmulator, type EmulatorOptions, TEST_CREDENTIALS, TEST_RUNTIME_ARN } from './emulator';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -15,12 +22,16 @@ async function main(): Promise<void> {
       'state-dir': { type: 'string' },
       'replay-mode': { type: 'string', default: 'tail' },
       verbose: { type: 'boolean', default: false },
+      'idle-timeout-ms': { type: 'string' },
+      'max-lifetime-ms': { type: 'string' },
+      busy: { type: 'string', default: 'never' },
       help: { type: 'boolean', short: 'h', default: false },
     },
     strict: true,
   });
   if (values.help) {
-    process.stdout.write('usage: emulator [--port N] [--host H] [--state-dir D] [--replay-mode tail|since-detach] [--verbose]\n');
+    process.stdout.write('usage: emulator [--port N] [--host H] [--state-dir D] [--replay-mode tail|since-detach] [--verbose]\n' +
+      '                [--idle-timeout-ms N] [--max-lifetime-ms N] [--busy never|turns|shells]\n');
     return;
   }
   const port = Number(values.port);
@@ -28,13 +39,39 @@ async function main(): Promise<void> {
   const replayMode = values['replay-mode'];
   if (replayMode !== 'tail' && replayMode !== 'since-detach') throw new Error(`--replay-mode must be tail or since-detach, got ${replayMode}`);
 
+  const ms = (name: 'idle-timeout-ms' | 'max-lifetime-ms'): number | undefined => {
+    const v = values[name];
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new Error(`--${name} must be a positive integer, got ${v}`);
+    return n;
+  };
+  const busy = values.busy;
+  if (busy !== 'never' && busy !== 'turns' && busy !== 'shells') throw new Error(`--busy must be never, turns or shells, got ${busy}`);
+  // The busy check reads the emulator's own stats: it runs only once the emulator has started.
+  const started: { emulator?: AgentCoreEmulator } = {};
+  const lifecycle: EmulatorOptions = {
+    idleTimeoutMs: ms('idle-timeout-ms'),
+    maxLifetimeMs: ms('max-lifetime-ms'),
+    ...(busy !== 'never' && {
+      vmEnv: ({ vmDir, storageDir }) => ({ OPENAB_STATE_DIR: vmDir, OPENAB_AGENT_HOME: storageDir }),
+    }),
+    ...(busy === 'turns' && {
+      isBusy: ({ vmDir }) => busyPids(join(vmDir, 'busy')).length > 0,
+    }),
+    ...(busy === 'shells' && {
+      isBusy: ({ sessionId }) => (started.emulator?.stats().sessions.find((s) => s.sessionId === sessionId)?.liveShells ?? 0) > 0,
+    }),
+  };
   const emulator = await AgentCoreEmulator.start({
     port,
     host: values.host,
     stateDir: values['state-dir'],
     replayMode,
     verbose: values.verbose,
+    ...lifecycle,
   });
+  started.emulator = emulator;
   process.stdout.write(
     JSON.stringify({
       url: emulator.url,
