@@ -10,7 +10,7 @@ import type { Duration } from 'aws-cdk-lib';
 export enum CancelStrategy {
   /** End the remote agent process; the next prompt starts it again and reloads the conversation. */
   STOP = 'stop',
-  /** Leave the agent process running. */
+  /** Pass the cancel to the agent and nothing more: the agent ends the prompt itself and keeps running. */
   NOOP = 'noop',
 }
 
@@ -26,7 +26,7 @@ export enum BridgeLogLevel {
 /** Bridge settings for {@link OabServiceOptions.bridge}. */
 export interface BridgeOptions {
   /**
-   * What `session/cancel` does: `STOP` ends the remote agent process, `NOOP` ignores it.
+   * What `session/cancel` does: `STOP` ends the remote agent process, `NOOP` passes it to the agent and nothing more.
    * Both need only the shell permission.
    * @default CancelStrategy.STOP
    */

@@ -40,8 +40,10 @@ Options:
   --qualifier <name>          runtime endpoint name (default: DEFAULT)
   --shell-command "<cmd>"     agent command run in the shell
                               (default: "${DEFAULT_SHELL_COMMAND}")
-  --cancel-strategy stop|noop stop: session/cancel ends the remote agent process and the
-                              prompt answers "cancelled"; noop: cancel is ignored (default: stop)
+  --cancel-strategy stop|noop stop: session/cancel reaches the agent, which gets a second to end
+                              the prompt; then the bridge ends the remote agent process and the
+                              prompt answers "cancelled". noop: session/cancel reaches the agent,
+                              which ends the prompt itself; the bridge stops nothing (default: stop)
   --endpoint-url <url>        data plane endpoint (default: $AWS_ENDPOINT_URL_BEDROCK_AGENTCORE,
                               else https://bedrock-agentcore.<region>.amazonaws.com);
                               http:// means an unencrypted ws:// connection (local emulator)

@@ -41,7 +41,7 @@ export function parseLine(line: Buffer): ParsedLine {
   try {
     value = JSON.parse(line.toString('utf8'));
   } catch (e) {
-    return { ok: false, code: PARSE_ERROR, message: `Parse error: ${(e as Error).message}`, id: null };
+    return { ok: false, code: PARSE_ERROR, message: describeJsonError(e as Error), id: null };
   }
   // V8 parses any depth without recursing; what is refused is a message too deep for its readers
   // (which takes two bytes a level, so most lines are too short to be).
@@ -157,6 +157,17 @@ export function resultResponse(id: JsonRpcId, result: unknown): Buffer {
 
 export function requestLine(id: number | string, method: string, params: unknown): Buffer {
   return Buffer.from(`${JSON.stringify({ jsonrpc: '2.0', id, method, params })}\n`);
+}
+
+/**
+ * What is wrong with a line JSON.parse refused, without quoting it: V8's own message
+ * repeats part of the input, which may be what a user wrote, and this one reaches logs
+ * and the client.
+ */
+function describeJsonError(e: Error): string {
+  const at = /at position (\d+)/.exec(e.message);
+  if (/Unexpected end of JSON input/.test(e.message)) return 'Parse error: not valid JSON (it ends too early)';
+  return `Parse error: not valid JSON${at ? ` (at character ${at[1]})` : ''}`;
 }
 
 /** Blank lines between messages carry nothing; they are skipped, not answered. */

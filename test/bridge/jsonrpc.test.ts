@@ -39,6 +39,20 @@ describe('parseLine', () => {
     }
   });
 
+  test.each([
+    ['{"prompt":"my password is hunter2" oops}', 'not valid JSON (at character'],
+    ['my password is hunter2', 'not valid JSON'],
+    ['{"prompt":"my password is hunter2', 'not valid JSON'],
+  ])('a parse error says what is wrong without quoting the line: %s', (line, message) => {
+    const r = parse(line);
+    expect(r.ok).toBe(false);
+    if (!r.ok) {
+      expect(r.message).toContain(message);
+      expect(r.message).not.toContain('hunter2');
+      expect(r.message).not.toContain('password');
+    }
+  });
+
   test('invalid UTF-8 is a parse error', () => {
     const r = parse(Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d]));
     expect(r).toMatchObject({ ok: false, code: -32700 });

@@ -47,17 +47,19 @@ describe('cancel', () => {
     expect(Number(pid![1])).not.toBe(before);
   });
 
-  test('noop: the cancel is ignored and the prompt runs to its end in the same agent', async () => {
+  test('noop: the cancel reaches the agent, which ends the prompt itself; the same agent serves on', async () => {
     const sessionId = await h.newThread({ args: ['--cancel-strategy', 'noop'], quietUpdates: true });
     const before = pidOf((await h.client.prompt(sessionId, 'pid')).text);
-    const turn = h.client.prompt(sessionId, 'slow 20 25');
-    await new Promise((r) => setTimeout(r, 100));
+    const turn = h.client.prompt(sessionId, 'slow 40 50');
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    await new Promise((r) => setTimeout(r, 150));
     h.client.cancel(sessionId);
     const reply = await turn;
-    expect(reply.result.stopReason).toBe('end_turn');
-    expect(reply.updates).toBe(20);
+    expect(reply.result.stopReason).toBe('cancelled');
+    expect(reply.updates).toBeLessThan(40);
     expect(pidOf((await h.client.prompt(sessionId, 'pid')).text)).toBe(before);
-    expect(h.logEvents().find((e) => e.event === 'cancel-ignored')).toMatchObject({ reason: 'cancel strategy is noop' });
+    expect(h.agentReceived(remoteOf(sessionId).runtimeSessionId).filter((r) => r.method === 'session/cancel')).toHaveLength(1);
+    expect(h.logEvents().find((e) => e.event === 'cancel')).toMatchObject({ strategy: 'noop' });
   });
 
   test('stop with no prompt running changes nothing', async () => {

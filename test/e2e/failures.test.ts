@@ -111,6 +111,20 @@ describe('failure is an answer, never a hang', () => {
     expect(h.logEvents().filter((e) => e.event === 'agent-noise').length).toBeGreaterThanOrEqual(3);
   });
 
+  test('what the agent printed stays out of the error the client gets and of the error log, whatever it held', async () => {
+    const sessionId = await h.newThread({ spawn: { filter: 'none' } });
+    expect((await h.client.prompt(sessionId, 'noise')).text).toBe('noise done');
+    const err = await h.client.prompt(sessionId, 'exit 3').catch((e) => e);
+    expect(err.data.code).toBe('BRIDGE_AGENT_EXITED');
+    expect(err.message).toContain('exited with code 3');
+    expect(err.message).not.toContain('not JSON at all');
+    const events = h.logEvents();
+    const atWarnOrError = events.filter((e) => e.level === 'error' || e.level === 'warn');
+    expect(JSON.stringify(atWarnOrError)).not.toContain('not JSON at all');
+    // Kept for whoever debugs, at debug level.
+    expect(JSON.stringify(events.filter((e) => e.event === 'agent-last-output'))).toContain('not JSON at all');
+  });
+
   test('stdin EOF detaches the shell (the agent keeps running) and exits 0', async () => {
     const sessionId = await h.newThread();
     const { code } = await h.client.close();

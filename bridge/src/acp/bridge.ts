@@ -401,8 +401,10 @@ export class Bridge {
       return;
     }
     if (this.deps.config.cancelStrategy === 'noop') {
-      this.log.info('cancel-ignored', { reason: 'cancel strategy is noop' });
-      return;
+      // The client's request to the agent, passed on in order: the agent ends the prompt
+      // itself (answering `cancelled`); the bridge adds nothing of its own.
+      this.log.info('cancel', { strategy: 'noop' });
+      return this.serialize(() => this.forwardOther(line, 'notification'));
     }
     // Only what is pending now is cancelled; requests that arrive meanwhile wait for the restart.
     const victims = [...this.pending.values()];

@@ -96,8 +96,15 @@ export class RemoteAgent extends EventEmitter {
   private nextOwnId = 1;
   /** Why the agent takes no more requests, once it does not. */
   private ended: string | undefined;
-  /** The last non-protocol lines the agent printed: the likeliest explanation if it dies. */
+  /**
+   * The last non-protocol lines the agent printed: the likeliest explanation if it dies,
+   * and possibly what a user wrote, so they go to the debug log only.
+   */
   private readonly recentNoise: string[] = [];
+  /** The launch line's marker for "the agent command could not be run". */
+  private failedMarker: string | undefined;
+  /** What the shell printed after that marker: its own complaint (the agent never ran), fit for an error. */
+  private startFailure: string[] | undefined;
   agentCapabilities: Record<string, unknown> = {};
   /** What the channels may do here: write to the shell, hand up a message, report noise. */
   private readonly channelContext: ChannelContext = {
@@ -169,6 +176,7 @@ export class RemoteAgent extends EventEmitter {
     const nonce = randomBytes(8).toString('hex');
     const line = launchLine(this.options.shellCommand, nonce, this.options.ids.shellId, this.options.launcher);
     const scanner = new PreambleScanner(line.readyMarker, line.failedMarker);
+    this.failedMarker = line.failedMarker;
     const started = new Waiter<BridgeError | undefined>();
     this.phase = { name: 'launching', scanner, started };
     this.shell.resize(COLUMNS, ROWS);
@@ -354,10 +362,14 @@ export class RemoteAgent extends EventEmitter {
     const text = readableTerminalText(line.subarray(0, 2000), 3);
     if (!quiet) this.log.warn('agent-noise', { bytes: line.length, reason });
     this.log.debug('agent-noise-text', { text });
-    if (text) {
-      this.recentNoise.push(text.slice(0, 300));
-      if (this.recentNoise.length > 4) this.recentNoise.shift();
+    if (!text) return;
+    if (this.failedMarker !== undefined && text.includes(this.failedMarker)) {
+      this.startFailure = [];
+    } else if (this.startFailure && this.startFailure.length < 3) {
+      this.startFailure.push(text.slice(0, 300));
     }
+    this.recentNoise.push(text.slice(0, 300));
+    if (this.recentNoise.length > 4) this.recentNoise.shift();
   }
 
   private onExit(reason: string): void {
@@ -370,7 +382,9 @@ export class RemoteAgent extends EventEmitter {
       );
     }
     if (this.ended !== undefined) return; // we stopped it
-    const said = this.recentNoise.length > 0 ? `; it printed: ${this.recentNoise.join(' | ')}` : '';
+    if (this.recentNoise.length > 0) this.log.debug('agent-last-output', { text: this.recentNoise.join(' | ') });
+    // Only the shell's own words reach the error: what the agent printed may be what a user wrote.
+    const said = this.startFailure?.length ? `; the agent command could not be run: ${this.startFailure.join(' | ')}` : '';
     this.markEnded(`${reason}${said}`);
     this.emit('exit', `${reason}${said}`);
   }
