@@ -64,11 +64,13 @@ web identity, SSO and shared profiles) and are refreshed before they expire.`;
 
 export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ParsedArgs {
   let values: Record<string, string | boolean | undefined>;
+  let tokens: ReadonlyArray<{ kind: string; name?: string; rawName?: string }>;
   try {
-    ({ values } = parseArgs({
+    ({ values, tokens } = parseArgs({
       args: [...argv],
       strict: true,
       allowPositionals: false,
+      tokens: true,
       options: {
         'runtime-arn': { type: 'string' },
         region: { type: 'string' },
@@ -86,6 +88,14 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     }));
   } catch (e) {
     return { kind: 'error', message: firstLine((e as Error).message) };
+  }
+  // A second value would silently win over the first: a deployment's own options (the
+  // runtime, its endpoint) must not be overridable by one appended after them.
+  const seen = new Set<string>();
+  for (const t of tokens) {
+    if (t.kind !== 'option' || t.name === undefined) continue;
+    if (seen.has(t.name)) return { kind: 'error', message: `--${t.name} is given twice; give each option once` };
+    seen.add(t.name);
   }
   if (values.help) return { kind: 'help' };
   if (values.version) return { kind: 'version' };
@@ -172,7 +182,15 @@ function parseEndpoint(text: string): string | { error: string } {
   if (url.pathname !== '/' || url.search || url.hash || url.username) {
     return { error: `--endpoint-url must be a base URL with no path, query or credentials, got "${text}"` };
   }
+  // Plain ws:// carries the signed upgrade and every message in the clear: only to this machine.
+  if (url.protocol === 'http:' && !isLoopback(url.hostname)) {
+    return { error: `--endpoint-url may be http:// only for a loopback address (a local emulator), got "${text}"; use https://` };
+  }
   return `${url.protocol}//${url.host}`;
+}
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(hostname) || hostname === '[::1]';
 }
 
 function nonEmpty(v: string | undefined): string | undefined {

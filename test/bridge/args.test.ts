@@ -44,6 +44,13 @@ describe('bridge arguments', () => {
     });
   });
 
+  test('http:// is taken for loopback addresses only, from the flag or the environment', () => {
+    for (const url of ['http://127.0.0.1:9000', 'http://localhost:8123', 'http://[::1]:8000', 'http://127.1.2.3']) {
+      expect(config(['--runtime-arn', ARN, '--endpoint-url', url]).endpointUrl).toBe(url);
+    }
+    expect(errorOf(['--runtime-arn', ARN], { AWS_ENDPOINT_URL_BEDROCK_AGENTCORE: 'http://agentcore.internal' })).toContain('only for a loopback address');
+  });
+
   test('the endpoint can come from AWS_ENDPOINT_URL_BEDROCK_AGENTCORE, and the flag wins over it', () => {
     expect(config(['--runtime-arn', ARN], { AWS_ENDPOINT_URL_BEDROCK_AGENTCORE: 'http://localhost:8123' }).endpointUrl).toBe('http://localhost:8123');
     expect(
@@ -69,6 +76,10 @@ describe('bridge arguments', () => {
     [['--runtime-arn', ARN, '--idle-detach', '1.5'], '--idle-detach must be a whole number of seconds from 0 to 28800, got "1.5"'],
     [['--runtime-arn', ARN, '--idle-detach=-1'], '--idle-detach must be a whole number of seconds'],
     [['--runtime-arn', ARN, '--idle-detach', '28801'], '--idle-detach must be a whole number of seconds from 0 to 28800, got "28801"'],
+    [['--runtime-arn', ARN, '--endpoint-url', 'http://bedrock-agentcore.us-west-2.amazonaws.com'], '--endpoint-url may be http:// only for a loopback address (a local emulator), got "http://bedrock-agentcore.us-west-2.amazonaws.com"; use https://'],
+    [['--runtime-arn', ARN, '--endpoint-url', 'http://10.0.0.5:8080'], 'only for a loopback address'],
+    [['--runtime-arn', ARN, '--runtime-arn', 'arn:aws:bedrock-agentcore:us-west-2:123456789012:runtime/other-AbCdE12345'], '--runtime-arn is given twice; give each option once'],
+    [['--runtime-arn', ARN, '--qualifier', 'a', '--qualifier=b'], '--qualifier is given twice'],
     [['--runtime-arn', ARN, '--bogus'], "Unknown option '--bogus'"],
     [['--runtime-arn'], "Option '--runtime-arn <value>' argument missing"],
   ])('%j is refused with a message naming the problem', (argv, message) => {

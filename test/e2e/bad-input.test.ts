@@ -135,3 +135,30 @@ describe('hostile output from the agent', () => {
   });
 });
 
+
+describe('agent requests the client cannot answer', () => {
+  let h: Harness;
+  useHarness((x) => (h = x));
+
+  test('fs/* without the capability is refused by the bridge at once, and never reaches the client', async () => {
+    const sessionId = await h.newThread();
+    const seen: string[] = [];
+    h.client.events.on('request', (r: { method: string }) => seen.push(r.method));
+    const started = Date.now();
+    expect((await h.client.prompt(sessionId, 'fs /etc/hostname')).text).toBe('fs:error:-32601');
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(seen).toEqual([]);
+    expect(h.logEvents().find((e) => e.event === 'agent-request-refused')).toMatchObject({ method: 'fs/read_text_file', missing: 'clientCapabilities.fs.readTextFile' });
+  });
+
+  test('what the client advertised reaches it', async () => {
+    await h.spawnBridge();
+    await h.client.request('initialize', { protocolVersion: 1, clientCapabilities: { fs: { readTextFile: true } } }, { timeoutMs: 30_000 });
+    const sessionId = await h.client.newSession('/tmp', { timeoutMs: 30_000 });
+    const seen: string[] = [];
+    h.client.events.on('request', (r: { method: string }) => seen.push(r.method));
+    // The test client answers what it does not implement with -32601 itself.
+    expect((await h.client.prompt(sessionId, 'fs /etc/hostname')).text).toBe('fs:error:-32601');
+    expect(seen).toEqual(['fs/read_text_file']);
+  });
+});

@@ -68,18 +68,18 @@ export class Harness {
     return path.join(this.dir, 'bridge.log');
   }
 
-  /** The bridge's command line as OAB's config would hold it. */
+  /** The bridge's command line as OAB's config would hold it; an option in `extra` replaces the harness's own. */
   bridgeArgs(extra: string[] = [], shellCommand = AGENT_COMMAND): string[] {
-    return [
-      BRIDGE_BUNDLE,
-      '--runtime-arn', TEST_RUNTIME_ARN,
-      '--endpoint-url', this.emulator.url,
-      '--shell-command', shellCommand,
-      '--log-file', this.logFile,
-      '--log-level', 'debug',
-      '--launcher', this.launcher,
-      ...extra,
+    const base: Array<[string, string]> = [
+      ['--runtime-arn', TEST_RUNTIME_ARN],
+      ['--endpoint-url', this.emulator.url],
+      ['--shell-command', shellCommand],
+      ['--log-file', this.logFile],
+      ['--log-level', 'debug'],
+      ['--launcher', this.launcher],
     ];
+    const given = new Set(extra.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
+    return [BRIDGE_BUNDLE, ...base.filter(([name]) => !given.has(name)).flat(), ...extra];
   }
 
   /** OAB clears the child's environment; only what inherit_env names gets through. */

@@ -11,6 +11,7 @@ import {
   errorResponse,
   INTERNAL_ERROR,
   INVALID_PARAMS,
+  METHOD_NOT_FOUND,
   isBlank,
   type JsonRpcId,
   type Message,
@@ -570,7 +571,16 @@ export class Bridge {
     }
     this.log.debug('agent-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
     this.noteTraffic();
-    if (msg.kind === 'request') this.awaitingClient.add(idKey(msg.id));
+    if (msg.kind === 'request') {
+      const missing = missingClientCapability(msg.method, this.clientInit);
+      if (missing) {
+        // OAB never answers what it did not advertise: the agent would wait for the turn's timeout.
+        this.log.info('agent-request-refused', { method: msg.method, missing });
+        session.agent?.send(errorResponse(msg.id, METHOD_NOT_FOUND, `Method not found: the client does not support ${msg.method} (it did not advertise ${missing})`));
+        return;
+      }
+      this.awaitingClient.add(idKey(msg.id));
+    }
     this.reply(this.toClient(line, session));
     collectAfterLargeMessage(line.length);
   };
@@ -678,6 +688,19 @@ async function newAgentSession(
   const { sessionId, ...rest } = result ?? {};
   if (typeof sessionId !== 'string') throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
   return { agentSessionId: sessionId, rest };
+}
+
+/**
+ * The client capability an agent's request needs and the client did not advertise in its
+ * `initialize` (ACP: `clientCapabilities.fs.readTextFile`, `.fs.writeTextFile`, `.terminal`),
+ * or undefined when the client can take it.
+ */
+export function missingClientCapability(method: string, clientInit: unknown): string | undefined {
+  const caps = (clientInit as { clientCapabilities?: { fs?: Record<string, unknown>; terminal?: unknown } } | undefined)?.clientCapabilities;
+  if (method === 'fs/read_text_file') return caps?.fs?.readTextFile === true ? undefined : 'clientCapabilities.fs.readTextFile';
+  if (method === 'fs/write_text_file') return caps?.fs?.writeTextFile === true ? undefined : 'clientCapabilities.fs.writeTextFile';
+  if (method.startsWith('terminal/')) return caps?.terminal === true ? undefined : 'clientCapabilities.terminal';
+  return undefined;
 }
 
 function idKey(id: number | string): string {
