@@ -6,14 +6,17 @@
  */
 import type { AwsCredentialIdentity } from '@smithy/types';
 
-export function credentialChain(): () => Promise<AwsCredentialIdentity> {
-  let provider: (() => Promise<AwsCredentialIdentity>) | undefined;
-  return async () => {
+/** Credentials for signing; `forceRefresh` fetches them anew (the service said they had expired). */
+export type CredentialSource = (options?: { forceRefresh?: boolean }) => Promise<AwsCredentialIdentity>;
+
+export function credentialChain(): CredentialSource {
+  let provider: ReturnType<typeof import('@aws-sdk/credential-provider-node').defaultProvider> | undefined;
+  return async (options) => {
     if (!provider) {
       // Loaded on first use: it is large, and --help or a bad argument never needs it.
       const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
       provider = defaultProvider();
     }
-    return provider();
+    return provider(options);
   };
 }

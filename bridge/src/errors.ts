@@ -20,12 +20,20 @@ export type BridgeErrorCode =
   /** A fault of the bridge itself. */
   | 'BRIDGE_INTERNAL';
 
+export interface BridgeErrorDetail {
+  /** The service's clock minus ours, when a refusal showed they disagree (a signature is then out of date). */
+  readonly clockSkewMs?: number;
+  /** The service refused credentials that have expired: fetching them anew may help. */
+  readonly credentialsExpired?: boolean;
+}
+
 export class BridgeError extends Error {
   constructor(
     readonly code: BridgeErrorCode,
     message: string,
     /** Whether trying again (reconnecting) may succeed. */
     readonly retryable = false,
+    readonly detail: BridgeErrorDetail = {},
   ) {
     super(message);
     this.name = 'BridgeError';

@@ -42,3 +42,50 @@ describe('credentials', () => {
     expect(JSON.stringify(h.logEvents())).not.toContain(TEST_TEMPORARY_CREDENTIALS.sessionToken!);
   });
 });
+
+describe('a clock that disagrees with the service', () => {
+  let h: Harness;
+  // The service's clock runs 10 minutes ahead of this machine's: every signature looks stale to it.
+  useHarness((x) => (h = x), { emulator: { clockOffsetMs: 10 * 60_000 } });
+
+  test('is corrected once from the refusal\'s Date header, and the thread works', async () => {
+    const sessionId = await h.newThread();
+    expect((await h.client.prompt(sessionId, 'on time')).text).toBe('echo: on time');
+    const fixes = h.logEvents().filter((e) => e.event === 'clock-skew-corrected');
+    expect(fixes).toHaveLength(1);
+    expect(Math.abs((fixes[0].offsetMs as number) - 10 * 60_000)).toBeLessThan(5_000);
+    // Later connections are signed with the corrected clock from the start.
+    const reattached = h.emulator.waitFor('attach', (e) => e.reconnected);
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+    await reattached;
+    expect((await h.client.prompt(sessionId, 'still on time')).text).toBe('echo: still on time');
+    expect(h.logEvents().filter((e) => e.event === 'clock-skew-corrected')).toHaveLength(1);
+  });
+});
+
+describe('credentials that expire under a routine reattach', () => {
+  let h: Harness;
+  useHarness((x) => (h = x));
+
+  test('are fetched anew and the reattach goes on; the thread keeps working', async () => {
+    const sessionId = await h.newThread();
+    expect((await h.client.prompt(sessionId, 'before')).text).toBe('echo: before');
+    h.emulator.failNextUpgrades(1, 403, 'ExpiredTokenException', 'The security token included in the request is expired');
+    const reattached = h.emulator.waitFor('attach', (e) => e.reconnected);
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+    await reattached;
+    expect((await h.client.prompt(sessionId, 'after')).text).toBe('echo: after');
+    expect(h.logEvents().filter((e) => e.event === 'credentials-refreshed')).toHaveLength(1);
+  });
+
+  test('an expiry that persists after one refresh ends the thread with access denied, not a loop', async () => {
+    const sessionId = await h.newThread();
+    const turn = h.client.prompt(sessionId, 'slow 100 20').catch((e) => e);
+    await h.untilAgentReceived(sessionId, 'session/prompt');
+    h.emulator.failNextUpgrades(5, 403, 'ExpiredTokenException', 'The security token included in the request is expired');
+    h.emulator.dropConnections({ sessionId: remoteOf(sessionId).runtimeSessionId }, { mode: 'destroy' });
+    const err = await turn;
+    expect(err.data.code).toBe('BRIDGE_ACCESS_DENIED');
+    expect(h.logEvents().filter((e) => e.event === 'credentials-refreshed')).toHaveLength(1);
+  });
+});

@@ -4,7 +4,7 @@
  * the remote agent as needed, relays every other message both ways, and makes
  * sure each request from the client gets exactly one answer.
  */
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { CredentialSource } from '../credentials';
 import type { BridgeConfig } from '../args';
 import { BridgeError, type BridgeErrorCode, isBridgeError } from '../errors';
 import {
@@ -51,7 +51,7 @@ export interface BridgeIo {
 
 export interface BridgeDeps {
   readonly config: BridgeConfig;
-  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly credentials: CredentialSource;
   readonly logger: Logger;
   readonly io: BridgeIo;
   /** Heartbeat interval override (tests compress hours into seconds). */

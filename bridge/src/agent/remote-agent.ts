@@ -13,9 +13,9 @@
  * no more requests (it exited, was stopped or left); what it still prints while its shell
  * closes is passed on.
  */
+import type { CredentialSource } from '../credentials';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { AwsCredentialIdentity } from '@smithy/types';
 import { LineSplitter } from '../../../shared/line-splitter';
 import { decodeLinkFrame, isLinkLine } from '../../../shared/link/link-frame';
 import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES, parseHello } from '../../../shared/link/link-probe';
@@ -39,7 +39,7 @@ export interface RemoteAgentOptions {
   readonly qualifier: string;
   readonly shellCommand: string;
   readonly ids: RemoteIds;
-  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly credentials: CredentialSource;
   readonly logger: Logger;
   readonly attachWindowMs?: number;
   readonly heartbeatMs?: number;

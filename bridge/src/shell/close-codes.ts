@@ -48,18 +48,26 @@ export interface UpgradeFailure {
   readonly status: number;
   readonly errorType?: string;
   readonly message?: string;
+  /** The response's `Date`, in ms, when it had one. */
+  readonly serverTime?: number;
 }
 
+/** Clocks this far apart make a signature out of date (SigV4 allows 5 minutes). */
+const SKEW_THRESHOLD_MS = 60_000;
+
 /** Maps a refused WebSocket upgrade to a retryable or a final error. */
-export function classifyUpgradeFailure(f: UpgradeFailure, runtimeArn: string): BridgeError {
+export function classifyUpgradeFailure(f: UpgradeFailure, runtimeArn: string, now: number = Date.now()): BridgeError {
   const type = (f.errorType ?? '').split(':')[0];
   const detail = f.message ? `: ${f.message}` : '';
   const seen = `HTTP ${f.status}${type ? ` ${type}` : ''}${detail}`;
   if (f.status === 403 || /AccessDenied|InvalidSignature|UnrecognizedClient|ExpiredToken/i.test(type)) {
+    const skew = f.serverTime !== undefined && Math.abs(f.serverTime - now) > SKEW_THRESHOLD_MS ? f.serverTime - now : undefined;
     return new BridgeError(
       'BRIDGE_ACCESS_DENIED',
       `access denied by AgentCore (${seen}). The bridge's AWS credentials need ` +
         `bedrock-agentcore:InvokeAgentRuntimeCommandShell on ${runtimeArn}; check the credentials, their Region and the clock.`,
+      false,
+      { clockSkewMs: skew, credentialsExpired: /ExpiredToken/i.test(type) || undefined },
     );
   }
   if (f.status === 404 || /ResourceNotFound/i.test(type)) {

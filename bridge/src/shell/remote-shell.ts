@@ -15,9 +15,9 @@
  * Reattach flows one way: the shell applies the {@link ResumePolicy} its user chose for
  * the input and the replay, then reports `resumed`; what to send again is its user's call.
  */
+import type { CredentialSource } from '../credentials';
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { AwsCredentialIdentity } from '@smithy/types';
 import { backoffDelay } from './backoff';
 import { classifyClose } from './close-codes';
 import { BridgeError } from '../errors';
@@ -60,7 +60,7 @@ interface Connection {
 
 export interface RemoteShellOptions {
   readonly target: ShellTarget;
-  readonly credentials: () => Promise<AwsCredentialIdentity>;
+  readonly credentials: CredentialSource;
   readonly logger: Logger;
   readonly heartbeatMs?: number;
   readonly pongTimeoutMs?: number;
@@ -95,6 +95,11 @@ export class RemoteShell extends EventEmitter {
   private outputPaused = false;
   /** Settled when the socket closes while closing. */
   private closed: Waiter<void> | undefined;
+  /** The service's clock minus ours, learnt from a refusal; every signature is dated by it. */
+  private clockOffsetMs = 0;
+  /** One fix of each kind per series of attempts: a refusal that persists after it is real. */
+  private fixed = { clock: false, credentials: false };
+  private refreshCredentials = false;
   private readonly opts: Required<Omit<RemoteShellOptions, 'target' | 'credentials' | 'logger'>>;
 
   constructor(private readonly options: RemoteShellOptions) {
@@ -143,10 +148,12 @@ export class RemoteShell extends EventEmitter {
       try {
         const info = await this.connectOnce();
         this.state = 'attached';
+        this.fixed = { clock: false, credentials: false };
         this.sender.attach(this.sink());
         return info;
       } catch (e) {
         const err = toBridgeError(e);
+        if (this.fixFor(err)) continue;
         const elapsed = Date.now() - started;
         const delay = backoffDelay(attempt);
         if (!err.retryable || elapsed + delay > this.opts.attachWindowMs) {
@@ -225,10 +232,13 @@ export class RemoteShell extends EventEmitter {
   }
 
   private async connectOnce(): Promise<AttachInfo> {
-    const credentials = await this.options.credentials().catch((e: Error) => {
-      throw new BridgeError('BRIDGE_NO_CREDENTIALS', `no usable AWS credentials: ${e.message}`);
+    const forceRefresh = this.refreshCredentials;
+    this.refreshCredentials = false;
+    const credentials = await this.options.credentials(forceRefresh ? { forceRefresh } : undefined).catch((e: Error) => {
+      // Retried only on a reattach: a start without credentials is a setup problem.
+      throw new BridgeError('BRIDGE_NO_CREDENTIALS', `no usable AWS credentials: ${e.message}`, this.state === 'reattaching');
     });
-    const upgrade = await signShellUpgrade(this.options.target, credentials);
+    const upgrade = await signShellUpgrade(this.options.target, credentials, new Date(Date.now() + this.clockOffsetMs));
     this.log.debug('upgrade', { url: upgrade.url });
     // Frames can arrive in the same tick as the upgrade completes: route by connection, not by socket.
     const connection: Connection = { confirmation: new Waiter(), confirmed: false, early: [] };
@@ -425,6 +435,7 @@ export class RemoteShell extends EventEmitter {
         const info = await this.connectOnce();
         if ((this.state as string) !== 'reattaching') return;
         this.state = 'attached';
+        this.fixed = { clock: false, credentials: false };
         this.log.info('reattached', { reason, attempt, afterMs: Date.now() - started, reconnected: info.reconnected });
         if (!info.reconnected) {
           // A new, empty shell: whatever ran in ours is gone (the microVM was reaped or
@@ -443,6 +454,10 @@ export class RemoteShell extends EventEmitter {
         return;
       } catch (e) {
         const err = toBridgeError(e);
+        if (this.fixFor(err)) {
+          attempt--; // the fix is tried at once, not counted as a backoff step
+          continue;
+        }
         if (!err.retryable) {
           this.end();
           this.emit('lost', err);
@@ -460,6 +475,27 @@ export class RemoteShell extends EventEmitter {
         `could not reattach to the shell within ${Math.round(this.opts.reconnectWindowMs / 1000)} s after: ${reason}`,
       ),
     );
+  }
+
+  /**
+   * A refusal one adjustment can cure, made at most once per series of attempts: a clock
+   * that disagrees with the service's (signatures are dated from its clock from then on),
+   * or credentials the service says have expired (fetched anew). True when retrying now may help.
+   */
+  private fixFor(err: BridgeError): boolean {
+    if (err.detail.clockSkewMs !== undefined && !this.fixed.clock) {
+      this.fixed.clock = true;
+      this.clockOffsetMs += err.detail.clockSkewMs;
+      this.log.warn('clock-skew-corrected', { offsetMs: this.clockOffsetMs });
+      return true;
+    }
+    if (err.detail.credentialsExpired && !this.fixed.credentials) {
+      this.fixed.credentials = true;
+      this.refreshCredentials = true;
+      this.log.warn('credentials-refreshed', { reason: 'the service refused them as expired' });
+      return true;
+    }
+    return false;
   }
 
   private sink() {

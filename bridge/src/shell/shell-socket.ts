@@ -50,7 +50,9 @@ export class ShellSocket {
         // readBody never rejects: it gives up on the body after 2 s.
         void readBody(res).then((body) => {
           const { errorType, message } = describeErrorBody(res, body);
-          fail(classifyUpgradeFailure({ status: res.statusCode ?? 0, errorType, message }, runtimeArn));
+          const date = res.headers.date ? Date.parse(res.headers.date) : NaN;
+          const serverTime = Number.isFinite(date) ? date : undefined;
+          fail(classifyUpgradeFailure({ status: res.statusCode ?? 0, errorType, message, serverTime }, runtimeArn));
         });
       });
       ws.once('error', (e: Error & { code?: string }) => {

@@ -76,6 +76,8 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** A runtime session is reaped this long after it started, busy or not (`maxLifetime`). Default: never. */
   maxLifetimeMs?: number;
+  /** How far the service's clock is ahead of this machine's (negative: behind); for clock-skew tests. Default 0. */
+  clockOffsetMs?: number;
   /** The runtime's /ping as a test stands it in: true means `HealthyBusy`. Default: never busy. */
   isBusy?: (session: { sessionId: string; vmDir: string }) => boolean;
   /**
@@ -246,7 +248,8 @@ export class AgentCoreEmulator extends EventEmitter {
   readonly region: string;
   readonly runtimeArns: readonly string[];
   readonly stateDir: string;
-  private readonly opts: Required<Omit<EmulatorOptions, 'stateDir' | 'port' | 'host' | 'runtimeArns' | 'region' | 'credentials' | 'idleTimeoutMs' | 'maxLifetimeMs' | 'isBusy' | 'vmEnv'>>;
+  private readonly opts: Required<Omit<EmulatorOptions, 'stateDir' | 'port' | 'host' | 'runtimeArns' | 'region' | 'credentials' | 'idleTimeoutMs' | 'maxLifetimeMs' | 'isBusy' | 'vmEnv' | 'clockOffsetMs'>>;
+  private readonly clockOffsetMs: number;
   private readonly lifecycle: Pick<EmulatorOptions, 'idleTimeoutMs' | 'maxLifetimeMs' | 'isBusy' | 'vmEnv'>;
   private readonly lifetimes: LifetimeStats[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
@@ -290,6 +293,7 @@ export class AgentCoreEmulator extends EventEmitter {
       maxBufferedBytes: options.maxBufferedBytes ?? 8 * 1024 * 1024,
       verbose: options.verbose ?? false,
     };
+    this.clockOffsetMs = options.clockOffsetMs ?? 0;
     this.lifecycle = { idleTimeoutMs: options.idleTimeoutMs, maxLifetimeMs: options.maxLifetimeMs, isBusy: options.isBusy, vmEnv: options.vmEnv };
     const limits = [options.idleTimeoutMs, options.maxLifetimeMs].filter((v): v is number => v !== undefined && v > 0);
     if (limits.length > 0) {
@@ -593,6 +597,7 @@ export class AgentCoreEmulator extends EventEmitter {
       headers: req.headers,
       region: this.region,
       lookupCredentials: (id) => this.credentials.get(id),
+      now: Date.now() + this.clockOffsetMs,
     });
     if (!verdict.ok) return { status: 403, errorType: verdict.errorType, message: verdict.reason };
 
@@ -643,6 +648,7 @@ export class AgentCoreEmulator extends EventEmitter {
         `Content-Length: ${Buffer.byteLength(body)}\r\n` +
         `x-amzn-errortype: ${r.errorType}\r\n` +
         `x-amzn-requestid: ${randomUUID()}\r\n` +
+        `Date: ${new Date(Date.now() + this.clockOffsetMs).toUTCString()}\r\n` +
         'Connection: close\r\n\r\n' +
         body,
     );
