@@ -89,3 +89,4 @@ describe('credentials that expire under a routine reattach', () => {
     expect(h.logEvents().filter((e) => e.event === 'credentials-refreshed')).toHaveLength(1);
   });
 });
+
