@@ -68,6 +68,13 @@ export interface DiscordOptions extends ChatAccessOptions {
    * @default - OAB's default
    */
   readonly allowDm?: boolean;
+  /**
+   * Let every member of every server the bot is in prompt the agent, which runs its tools
+   * without asking (`--trust-all-tools`) as the runtime's execution role. Required when no
+   * `allowedChannels`, `allowedUsers` or `allowedRoleIds` is given, and only then.
+   * @default false - an allowlist is required
+   */
+  readonly allowEveryone?: boolean;
 }
 
 export interface SlackOptions extends ChatAccessOptions {
@@ -75,6 +82,13 @@ export interface SlackOptions extends ChatAccessOptions {
   readonly botToken: SecretField;
   /** The app-level token (xapp-…) for Socket Mode; reaches the container as `SLACK_APP_TOKEN`. */
   readonly appToken: SecretField;
+  /**
+   * Let every member of the workspace prompt the agent, which runs its tools without asking
+   * (`--trust-all-tools`) as the runtime's execution role. Required when no `allowedChannels`
+   * or `allowedUsers` is given, and only then.
+   * @default false - an allowlist is required
+   */
+  readonly allowEveryone?: boolean;
 }
 
 export interface PoolOptions {
@@ -242,8 +256,8 @@ export class OabService extends Construct {
       extraArgs: props.bridge?.extraArgs,
     };
     // The chat settings pass as given; the tokens become the names of the variables ECS fills.
-    const { botToken: _discordToken, ...discord } = props.discord ?? ({} as DiscordOptions);
-    const { botToken: _slackToken, appToken: _slackAppToken, ...slack } = props.slack ?? ({} as SlackOptions);
+    const { botToken: _discordToken, allowEveryone: _discordEveryone, ...discord } = props.discord ?? ({} as DiscordOptions);
+    const { botToken: _slackToken, appToken: _slackAppToken, allowEveryone: _slackEveryone, ...slack } = props.slack ?? ({} as SlackOptions);
     const config: OabConfig = {
       discord: props.discord && { ...discord, botTokenVariable: 'DISCORD_BOT_TOKEN' },
       slack: props.slack && { ...slack, botTokenVariable: 'SLACK_BOT_TOKEN', appTokenVariable: 'SLACK_APP_TOKEN' },
@@ -475,6 +489,13 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     if (/[\x00-\x1f\x7f]/.test(arg)) problems.push(`bridge.extraArgs[${i}] must not contain newlines or control characters, got ${JSON.stringify(arg)}`);
     problems.push(...validateNoExpansion(`bridge.extraArgs[${i}]`, arg));
   });
+  if (props.discord) {
+    problems.push(...validateAllowlist('discord', props.discord, ['allowedChannels', 'allowedUsers', 'allowedRoleIds'],
+      'every member of every server the bot is in'));
+  }
+  if (props.slack) {
+    problems.push(...validateAllowlist('slack', props.slack, ['allowedChannels', 'allowedUsers'], 'every member of the workspace'));
+  }
   const shell = props.runtime.shellCommand;
   problems.push(...validateShellCommand('runtime.shellCommand', shell));
   problems.push(...validateNoExpansion('runtime.shellCommand', shell));
@@ -513,6 +534,35 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     problems.push(`stateDirectory must be an absolute path below / of letters, digits, ".", "_", "-" and "/", got "${props.stateDirectory}"`);
   }
   return problems;
+}
+
+/**
+ * Whoever can prompt the agent can use its tools, so answering everyone must be said, not
+ * defaulted to. An empty list does not count as an allowlist (OAB may read it as "no
+ * restriction"); an unresolved token does.
+ */
+function validateAllowlist<K extends string>(
+  platform: string,
+  options: Partial<Record<K, string[]>> & { readonly allowEveryone?: boolean },
+  lists: readonly K[],
+  everyone: string,
+): string[] {
+  const given = lists.filter((k) => {
+    const list = options[k];
+    return list !== undefined && (Token.isUnresolved(list) || list.length > 0);
+  });
+  const named = lists.map((k) => `${platform}.${k}`);
+  const listed = `${named.slice(0, -1).join(', ')} or ${named[named.length - 1]}`;
+  if (options.allowEveryone === true && given.length > 0) {
+    return [`${platform}.allowEveryone cannot be combined with ${given.map((k) => `${platform}.${k}`).join(', ')} (the allowlist already decides who may prompt the agent)`];
+  }
+  if (options.allowEveryone !== true && given.length === 0) {
+    return [
+      `${platform}: set ${listed}, or ${platform}.allowEveryone: true to let ${everyone} prompt the agent, ` +
+        'which runs its tools without asking as the runtime\'s execution role',
+    ];
+  }
+  return [];
 }
 
 /**

@@ -3,7 +3,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AgentRuntimeImage } from '../agent-runtime-image';
 import { OabAgentCore } from '../oab-agent-core';
-import type { StageSettings } from './stage-settings';
+import { hasAllowlist, type StageSettings } from './stage-settings';
 
 export interface OabAgentCoreStackProps extends StackProps {
   /** The environment's name (dev, staging, prod…); tagged on every resource. */
@@ -23,6 +23,9 @@ export class OabAgentCoreStack extends Stack {
         ? secretsmanager.Secret.fromSecretCompleteArn(this, name, ref)
         : secretsmanager.Secret.fromSecretNameV2(this, name, ref);
 
+    // The stage's allowEveryone opens only a platform without an allowlist (parseStages checked it).
+    const allowEveryone = (platform: 'discordSecret' | 'slackSecret') =>
+      s.allowEveryone === true && !hasAllowlist({ ...s }, platform) ? true : undefined;
     const slackSecret = s.slackSecret ? secret('SlackSecret', s.slackSecret) : undefined;
     // Settings pass as given: one that does not fit (a runtime option beside runtimeArn, say) is
     // reported by the constructs, naming it, rather than dropped here.
@@ -41,6 +44,7 @@ export class OabAgentCoreStack extends Stack {
           botToken: { secret: secret('DiscordSecret', s.discordSecret), field: 'botToken' },
           allowedChannels: s.discordAllowedChannels,
           allowedUsers: s.discordAllowedUsers,
+          allowEveryone: allowEveryone('discordSecret'),
         }
         : undefined,
       slack: slackSecret
@@ -48,6 +52,8 @@ export class OabAgentCoreStack extends Stack {
           botToken: { secret: slackSecret, field: 'botToken' },
           appToken: { secret: slackSecret, field: 'appToken' },
           allowedChannels: s.slackAllowedChannels,
+          allowedUsers: s.slackAllowedUsers,
+          allowEveryone: allowEveryone('slackSecret'),
         }
         : undefined,
       pool: { maxSessions: s.maxSessions, sessionTtlHours: s.sessionTtlHours },

@@ -20,14 +20,22 @@ export interface StageSettings {
   readonly apiKeyJsonField?: string;
   /** Secret name or full ARN holding `{"botToken":"…"}`. @default - no Discord */
   readonly discordSecret?: string;
-  /** @default - every channel the bot is in */
+  /** Discord channel ids the bot answers in. @default - none: set this, discordAllowedUsers or allowEveryone */
   readonly discordAllowedChannels?: string[];
-  /** @default - every user */
+  /** Discord user ids the bot answers. @default - none: set this, discordAllowedChannels or allowEveryone */
   readonly discordAllowedUsers?: string[];
   /** Secret name or full ARN holding `{"botToken":"xoxb-…","appToken":"xapp-…"}`. @default - no Slack */
   readonly slackSecret?: string;
-  /** @default - every channel the bot is in */
+  /** Slack channel ids the bot answers in. @default - none: set this, slackAllowedUsers or allowEveryone */
   readonly slackAllowedChannels?: string[];
+  /** Slack user ids the bot answers. @default - none: set this, slackAllowedChannels or allowEveryone */
+  readonly slackAllowedUsers?: string[];
+  /**
+   * Let everyone the bot can hear prompt the agent on a platform with no allowlist: they can
+   * use its tools, read its API key and act as the runtime's execution role.
+   * @default false - every chat platform needs an allowlist
+   */
+  readonly allowEveryone?: boolean;
   /** Use a runtime deployed elsewhere instead of creating one. @default - a new runtime */
   readonly runtimeArn?: string;
   /** @default - derived from the stack and construct path */
@@ -79,6 +87,8 @@ const KEYS: Record<keyof StageSettings, Kind> = {
   discordAllowedUsers: 'string[]',
   slackSecret: 'string',
   slackAllowedChannels: 'string[]',
+  slackAllowedUsers: 'string[]',
+  allowEveryone: 'boolean',
   runtimeArn: 'string',
   runtimeName: 'string',
   shellCommand: 'string',
@@ -97,6 +107,9 @@ const KEYS: Record<keyof StageSettings, Kind> = {
   openabVersion: 'string',
   tags: 'record',
 };
+
+/** A key starting with "//" is a comment in a stage (JSON has no other), ignored by the app. */
+const COMMENT_PREFIX = '//';
 
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 
@@ -134,6 +147,7 @@ export function validateStageSettings(stage: string, settings: Record<string, un
   const problems: string[] = [];
   for (const [key, v] of Object.entries(settings)) {
     const kind = KEYS[key as keyof StageSettings];
+    if (key.startsWith(COMMENT_PREFIX)) continue;
     if (!kind) {
       problems.push(`${stage}.${key} is not a known setting (known: ${Object.keys(KEYS).join(', ')})`);
     } else if (!hasKind(v, kind)) {
@@ -146,6 +160,37 @@ export function validateStageSettings(stage: string, settings: Record<string, un
   }
   if (settings.discordSecret === undefined && settings.slackSecret === undefined) {
     problems.push(`${stage}: set discordSecret or slackSecret (OAB needs a chat platform)`);
+  }
+  problems.push(...validateAllowlists(stage, settings));
+  return problems;
+}
+
+/** The chat platforms a stage configures, and the settings that list who may use each. */
+const ALLOWLISTS = [
+  { secret: 'discordSecret', lists: ['discordAllowedChannels', 'discordAllowedUsers'], everyone: 'every member of every server the bot is in' },
+  { secret: 'slackSecret', lists: ['slackAllowedChannels', 'slackAllowedUsers'], everyone: 'every member of the workspace' },
+] as const;
+
+/** True when the platform has a non-empty allowlist. */
+export function hasAllowlist(settings: Record<string, unknown>, platform: 'discordSecret' | 'slackSecret'): boolean {
+  const { lists } = ALLOWLISTS.find((a) => a.secret === platform)!;
+  return lists.some((k) => Array.isArray(settings[k]) && (settings[k] as unknown[]).length > 0);
+}
+
+/**
+ * Whoever can prompt the agent can use its tools (`--trust-all-tools`), so a stage that
+ * answers everyone must say so: an open stage is never what a missing setting gives.
+ */
+function validateAllowlists(stage: string, settings: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  const open = ALLOWLISTS.filter((a) => settings[a.secret] !== undefined && !hasAllowlist(settings, a.secret));
+  if (settings.allowEveryone !== true) {
+    for (const a of open) {
+      problems.push(`${stage}: ${a.secret} is set without ${a.lists.join(' or ')}, so ${a.everyone} could prompt the agent, ` +
+        `which runs its tools without asking as the runtime's execution role; set an allowlist, or "allowEveryone": true to accept that`);
+    }
+  } else if (open.length === 0 && (settings.discordSecret !== undefined || settings.slackSecret !== undefined)) {
+    problems.push(`${stage}.allowEveryone has no effect: every chat platform of the stage has an allowlist`);
   }
   return problems;
 }

@@ -142,7 +142,7 @@ describe('stage settings in cdk.json', () => {
   test('a setting that does not fit the others fails the synth naming it, instead of being dropped', () => {
     const RUNTIME = 'arn:aws:bedrock-agentcore:us-east-1:123456789012:runtime/kiro_agent-AbCdEf1234';
     const synthWith = (settings: Record<string, unknown>) => () =>
-      buildApp(new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa: { discordSecret: 'd', ...settings } } } }));
+      buildApp(new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa: { discordSecret: 'd', discordAllowedChannels: ['1'], ...settings } } } }));
     // A runtime that exists already takes neither a name, nor a key, nor a build of the image.
     expect(synthWith({ runtimeArn: RUNTIME, runtimeName: 'kiro_agent', apiKeySecret: 'k', runtimeBuildArgs: { A: '1' } }))
       .toThrow(/runtimeImage cannot be combined with runtimeArn[\s\S]*apiKeySecret cannot be combined with runtimeArn[\s\S]*runtimeOptions\.runtimeName cannot be combined with runtimeArn/);
@@ -150,8 +150,22 @@ describe('stage settings in cdk.json', () => {
     expect(synthWith({ runtimeArn: RUNTIME, shellCommand: 'codex-acp' })).not.toThrow();
   });
 
+  test('a stage that lets everyone prompt the agent must say so: without an allowlist the synth fails naming stage and setting', () => {
+    const synthStage = (qa: Record<string, unknown>) =>
+      buildApp(new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa } } }));
+    expect(() => synthStage({ discordSecret: 'd' }))
+      .toThrow(/qa: discordSecret is set without discordAllowedChannels or discordAllowedUsers[\s\S]*"allowEveryone": true/);
+    const [open] = synthStage({ discordSecret: 'd', slackSecret: 's', slackAllowedChannels: ['C0123ABCD'], allowEveryone: true });
+    const config = Template.fromStack(open).toJSON();
+    // Discord answers everyone, as the stage says; Slack keeps its allowlist.
+    const command = JSON.stringify(config);
+    expect(command).toContain('[discord]');
+    expect(command).not.toMatch(/\[discord\][^[]*allowed_/);
+    expect(command).toMatch(/\[slack\][^[]*allowed_channels = \[ \\"C0123ABCD\\" \]/);
+  });
+
   test('stages may arrive as a JSON string (-c on the command line)', () => {
-    expect(parseStages('{"qa":{"slackSecret":"s"}}')).toEqual({ qa: { slackSecret: 's' } });
+    expect(parseStages('{"qa":{"slackSecret":"s","slackAllowedUsers":["U1"]}}')).toEqual({ qa: { slackSecret: 's', slackAllowedUsers: ['U1'] } });
     expect(() => parseStages(undefined)).toThrow('must be an object of stages');
   });
 

@@ -6,7 +6,7 @@ import { flattenCfn, logicalIdOf, newStack, RUNTIME_ARN, secretNamed, statements
 function oabAgentCore(extra: (stack: ReturnType<typeof newStack>) => Partial<OabAgentCoreProps> = () => ({})) {
   const stack = newStack();
   const construct = new OabAgentCore(stack, 'OabAgentCore', {
-    discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' } },
+    discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels: ['123456789012345678'] },
     ...extra(stack),
   });
   return { stack, construct };

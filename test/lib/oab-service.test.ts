@@ -95,12 +95,13 @@ describe('OabService', () => {
   test('a runtime created in the same stack reaches the config as its deploy-time ARN', () => {
     const stack = newStack();
     const runtime = new CodingAgentRuntime(stack, 'Runtime', { shellCommand: 'claude-code-acp' });
-    new OabService(stack, 'Oab', { runtime, slack: { botToken: { secret: secretNamed(stack, 's'), field: 'bot' }, appToken: { secret: secretNamed(stack, 's2'), field: 'app' } } });
+    new OabService(stack, 'Oab', { runtime, slack: { botToken: { secret: secretNamed(stack, 's'), field: 'bot' }, appToken: { secret: secretNamed(stack, 's2'), field: 'app' }, allowEveryone: true } });
     const template = Template.fromStack(stack);
     const config = renderedConfig(template);
     const runtimeId = logicalIdOf(template, 'AWS::BedrockAgentCore::Runtime');
     expect(config.agent.args.slice(1, 3)).toEqual(['--runtime-arn', `<GetAtt:${runtimeId}.AgentRuntimeArn>`]);
     expect(config.agent.args).toContain('claude-code-acp');
+    // allowEveryone is a synth-time decision, not an OAB setting.
     expect(config.slack).toEqual({ bot_token: '${SLACK_BOT_TOKEN}', app_token: '${SLACK_APP_TOKEN}' });
   });
 
@@ -303,7 +304,7 @@ describe('OabService', () => {
   test('a VPC you bring is used with its private subnets and no public IP', () => {
     const stack = newStack();
     const vpc = new ec2.Vpc(stack, 'MyVpc', { maxAzs: 2, natGateways: 1 });
-    new OabService(stack, 'Oab', { runtime: importedRuntime(stack), vpc, discord: { botToken: { secret: secretNamed(stack, 'd') } } });
+    new OabService(stack, 'Oab', { runtime: importedRuntime(stack), vpc, discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: ['1'] } });
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::EC2::VPC', 1);
     template.hasResourceProperties('AWS::ECS::Service', {
@@ -313,7 +314,7 @@ describe('OabService', () => {
 
   describe('the bridge lets go of an idle thread before its runtime session idles out', () => {
     const idleDetachOf = (runtime: ConstructorParameters<typeof OabService>[2]['runtime'], stack: ReturnType<typeof newStack>, idleDetach?: Duration) => {
-      new OabService(stack, 'Oab', { runtime, bridge: { idleDetach }, discord: { botToken: { secret: secretNamed(stack, 'd') } } });
+      new OabService(stack, 'Oab', { runtime, bridge: { idleDetach }, discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: ['1'] } });
       const args = renderedConfig(Template.fromStack(stack)).agent.args as string[];
       return args[args.indexOf('--idle-detach') + 1];
     };
@@ -343,7 +344,7 @@ describe('OabService', () => {
     test('what is rendered is what the bridge accepts', () => {
       const stack = newStack();
       const args = (() => {
-        new OabService(stack, 'Oab', { runtime: importedRuntime(stack), discord: { botToken: { secret: secretNamed(stack, 'd') } } });
+        new OabService(stack, 'Oab', { runtime: importedRuntime(stack), discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: ['1'] } });
         return renderedConfig(Template.fromStack(stack)).agent.args as string[];
       })();
       const parsed = parseBridgeArgs(args.slice(1), {});
@@ -386,7 +387,7 @@ describe('OabService', () => {
       const stack = newStack();
       const vpc = new ec2.Vpc(stack, 'Vpc');
       const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
-      expect(() => new OabService(stack, 'Oab', { runtime: importedRuntime(stack), vpc, cluster, discord: { botToken: { secret: secretNamed(stack, 'd') } } }))
+      expect(() => new OabService(stack, 'Oab', { runtime: importedRuntime(stack), vpc, cluster, discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: ['1'] } }))
         .toThrow('vpc cannot be combined with cluster');
     });
 

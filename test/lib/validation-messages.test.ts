@@ -185,7 +185,7 @@ describe('OabService validation messages', () => {
     const stack = newStack();
     return new OabService(stack, 'Oab', {
       runtime: importedRuntime(stack),
-      discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' } },
+      discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels: ['123456789012345678'] },
       image: ecs.ContainerImage.fromRegistry(PREBUILT_OAB_IMAGE),
       ...extra(stack),
     });
@@ -195,6 +195,7 @@ describe('OabService validation messages', () => {
     slack: {
       botToken: { secret: secretNamed(stack, 'openab/slack-bot') },
       appToken: { secret: secretNamed(stack, 'openab/slack-app') },
+      allowedUsers: ['U0123ABCD'],
       messageProcessingMode: mode as never,
     },
   });
@@ -207,14 +208,25 @@ describe('OabService validation messages', () => {
       cpu: 4096,
       memoryLimitMiB: 8192,
       bridge: { extraArgs: ['--launcher', 'none', '$HOME'] },
-      discord: { botToken: { secret: secretNamed(stack, 'd') }, messageProcessingMode: MessageProcessingMode.PER_LANE },
+      discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'], messageProcessingMode: MessageProcessingMode.PER_LANE },
       additionalConfig: { markdown: { footer: 'costs $5 {each}' } },
     }))).not.toThrow();
     expect(() => newService((stack) => slackOnly(stack, 'per-thread'))).not.toThrow();
     expect(() => newService(() => ({ persistThreadMap: false }))).not.toThrow();
+    expect(() => newService((stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowEveryone: true } }))).not.toThrow();
+    expect(() => newService((stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedUsers: ['1'], allowEveryone: false } }))).not.toThrow();
   });
 
   test.each<[string, (stack: Stack) => Partial<OabServiceProps>, string[]]>([
+    ['a Discord bot with no allowlist', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowDm: true } }),
+      ['discord: set discord.allowedChannels, discord.allowedUsers or discord.allowedRoleIds, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
+    ['a Discord bot whose allowlists are empty, allowEveryone false', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: [], allowedRoleIds: [], allowEveryone: false } }),
+      ['discord: set discord.allowedChannels, discord.allowedUsers or discord.allowedRoleIds, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
+    ['a Slack bot with no allowlist, beside a Discord bot with one', (stack) => ({
+      slack: { botToken: { secret: secretNamed(stack, 'sb') }, appToken: { secret: secretNamed(stack, 'sa') } },
+    }), ['slack: set slack.allowedChannels or slack.allowedUsers, or slack.allowEveryone: true to let every member of the workspace prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
+    ['allowEveryone beside an allowlist', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedUsers: ['1'], allowedRoleIds: ['2'], allowEveryone: true } }),
+      ['discord.allowEveryone cannot be combined with discord.allowedUsers, discord.allowedRoleIds (the allowlist already decides who may prompt the agent)']],
     ['a state directory without state', () => ({ persistThreadMap: false, stateDirectory: '/data/openab' }),
       ['stateDirectory has no effect when persistThreadMap is false']],
     ['a relative state directory', () => ({ stateDirectory: 'state/openab' }),
@@ -233,7 +245,7 @@ describe('OabService validation messages', () => {
       ['bridge.extraArgs[0] must not contain newlines or control characters, got "a\\n${B}"', 'bridge.extraArgs[0] must not contain "${" (OAB expands ${VAR} in its config file), got "a\n${B}"']],
     ['a runtime of your own whose shell command has a control character', (stack) => ({ runtime: new HandMadeRuntime(stack, 'HandMade', 'kiro-cli\x1bacp') }),
       ['runtime.shellCommand must not contain control characters']],
-    ['an unknown Discord message processing mode', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, messageProcessingMode: 'batch' as never } }),
+    ['an unknown Discord message processing mode', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'], messageProcessingMode: 'batch' as never } }),
       ['discord.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "batch"']],
     ['an unknown Slack message processing mode', (stack) => slackOnly(stack, 'per-user'),
       ['slack.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "per-user"']],
@@ -273,7 +285,7 @@ describe('OabAgentCore validation messages', () => {
   function newOabAgentCore(extra: (stack: Stack) => Partial<OabAgentCoreProps>): OabAgentCore {
     const stack = newStack();
     return new OabAgentCore(stack, 'OabAgentCore', {
-      discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' } },
+      discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels: ['123456789012345678'] },
       image: ecs.ContainerImage.fromRegistry(PREBUILT_OAB_IMAGE),
       ...extra(stack),
     });
@@ -331,7 +343,7 @@ describe('OabAgentCore validation messages', () => {
 
 describe('parseStages validation messages', () => {
   const KNOWN = 'account, region, apiKeySecret, apiKeyJsonField, discordSecret, discordAllowedChannels, discordAllowedUsers, '
-    + 'slackSecret, slackAllowedChannels, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
+    + 'slackSecret, slackAllowedChannels, slackAllowedUsers, allowEveryone, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
     + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, cpu, memoryLimitMiB, '
     + 'maxSessions, sessionTtlHours, openabVersion, tags';
   const stagesError = (problems: string[]) => `Invalid openab-agentcore:stages in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
@@ -339,41 +351,56 @@ describe('parseStages validation messages', () => {
   test('accepts every setting with its kind', () => {
     expect(() => parseStages({
       dev: {
-        slackSecret: 's', fargateSpot: true, cpu: 512, discordAllowedChannels: ['1'], tags: { team: 'a' }, runtimeBuildArgs: {},
+        slackSecret: 's', slackAllowedUsers: ['U1'], fargateSpot: true, cpu: 512, discordAllowedChannels: ['1'], tags: { team: 'a' }, runtimeBuildArgs: {},
       },
     })).not.toThrow();
   });
 
+  test('accepts a chat platform open to everyone only when the stage says so, and "//" comments', () => {
+    expect(() => parseStages({ dev: { discordSecret: 'd', allowEveryone: true } })).not.toThrow();
+    // allowEveryone opens the platform without an allowlist; Discord keeps its channels.
+    expect(() => parseStages({ dev: { discordSecret: 'd', discordAllowedChannels: ['1'], slackSecret: 's', allowEveryone: true } })).not.toThrow();
+    expect(() => parseStages({ dev: { slackSecret: 's', slackAllowedUsers: ['U1'], '//slackAllowedUsers': 'replace before deploying' } })).not.toThrow();
+  });
+
   test.each<[string, unknown, string[]]>([
-    ['an unknown setting', { dev: { slackSecret: 's', vpcId: 'vpc-1' } },
+    ['a Discord bot with no allowlist', { dev: { discordSecret: 'd' } },
+      ['dev: discordSecret is set without discordAllowedChannels or discordAllowedUsers, so every member of every server the bot is in could prompt the agent, which runs its tools without asking as the runtime\'s execution role; set an allowlist, or "allowEveryone": true to accept that']],
+    ['a Slack bot whose allowlist is empty', { qa: { slackSecret: 's', slackAllowedChannels: [], slackAllowedUsers: [] } },
+      ['qa: slackSecret is set without slackAllowedChannels or slackAllowedUsers, so every member of the workspace could prompt the agent, which runs its tools without asking as the runtime\'s execution role; set an allowlist, or "allowEveryone": true to accept that']],
+    ['two open platforms, each reported', { dev: { discordSecret: 'd', slackSecret: 's', allowEveryone: false } },
+      ['dev: discordSecret is set without discordAllowedChannels or discordAllowedUsers, so every member of every server the bot is in could prompt the agent, which runs its tools without asking as the runtime\'s execution role; set an allowlist, or "allowEveryone": true to accept that', 'dev: slackSecret is set without slackAllowedChannels or slackAllowedUsers, so every member of the workspace could prompt the agent, which runs its tools without asking as the runtime\'s execution role; set an allowlist, or "allowEveryone": true to accept that']],
+    ['allowEveryone where every platform has an allowlist', { dev: { discordSecret: 'd', discordAllowedUsers: ['1'], allowEveryone: true } },
+      ['dev.allowEveryone has no effect: every chat platform of the stage has an allowlist']],
+    ['an unknown setting', { dev: { slackSecret: 's', allowEveryone: true, vpcId: 'vpc-1' } },
       [`dev.vpcId is not a known setting (known: ${KNOWN})`]],
-    ['a misspelt setting', { prod: { discordSecret: 'd', fargatespot: true } },
+    ['a misspelt setting', { prod: { discordSecret: 'd', discordAllowedUsers: ['1'], fargatespot: true } },
       [`prod.fargatespot is not a known setting (known: ${KNOWN})`]],
-    ['an empty string', { dev: { slackSecret: '' } },
+    ['an empty string', { dev: { slackSecret: '', allowEveryone: true } },
       ['dev.slackSecret must be a non-empty string, got ""']],
-    ['a boolean as a string', { dev: { slackSecret: 's', fargateSpot: 'yes' } },
+    ['a boolean as a string', { dev: { slackSecret: 's', allowEveryone: true, fargateSpot: 'yes' } },
       ['dev.fargateSpot must be true or false, got "yes"']],
-    ['a number as a string', { dev: { slackSecret: 's', cpu: '512' } },
+    ['a number as a string', { dev: { slackSecret: 's', allowEveryone: true, cpu: '512' } },
       ['dev.cpu must be a finite number, got "512"']],
-    ['a string for a list', { dev: { slackSecret: 's', discordAllowedChannels: '123' } },
+    ['a string for a list', { dev: { slackSecret: 's', allowEveryone: true, discordAllowedChannels: '123' } },
       ['dev.discordAllowedChannels must be a list of strings, got "123"']],
-    ['numbers in a list', { dev: { slackSecret: 's', discordAllowedUsers: [123] } },
+    ['numbers in a list', { dev: { slackSecret: 's', allowEveryone: true, discordAllowedUsers: [123] } },
       ['dev.discordAllowedUsers must be a list of strings, got [123]']],
-    ['a number in a record', { dev: { slackSecret: 's', tags: { team: 1 } } },
+    ['a number in a record', { dev: { slackSecret: 's', allowEveryone: true, tags: { team: 1 } } },
       ['dev.tags must be an object of string values, got {"team":1}']],
-    ['a list for a record', { dev: { slackSecret: 's', runtimeBuildArgs: ['A=1'] } },
+    ['a list for a record', { dev: { slackSecret: 's', allowEveryone: true, runtimeBuildArgs: ['A=1'] } },
       ['dev.runtimeBuildArgs must be an object of string values, got ["A=1"]']],
     ['settings that are a string', { dev: 'slack' },
       ['dev: settings must be an object']],
-    ['settings that are a list', { dev: [{ slackSecret: 's' }] },
+    ['settings that are a list', { dev: [{ slackSecret: 's', allowEveryone: true }] },
       ['dev: settings must be an object']],
     ['settings that are null, in JSON', '{"dev": null}',
       ['dev: settings must be an object']],
-    ['two problems: settings that are not an object, and a setting of the wrong kind in another stage', { dev: 5, staging: { slackSecret: 's', cpu: true } }, [
+    ['two problems: settings that are not an object, and a setting of the wrong kind in another stage', { dev: 5, staging: { slackSecret: 's', allowEveryone: true, cpu: true } }, [
       'dev: settings must be an object',
       'staging.cpu must be a finite number, got true',
     ]],
-    ['two problems in one stage: an unknown setting and a wrong kind', { dev: { discordSecret: 'd', vpc: 'x', retainState: 'no' } }, [
+    ['two problems in one stage: an unknown setting and a wrong kind', { dev: { discordSecret: 'd', discordAllowedUsers: ['1'], vpc: 'x', retainState: 'no' } }, [
       `dev.vpc is not a known setting (known: ${KNOWN})`,
       'dev.retainState must be true or false, got "no"',
     ]],

@@ -76,7 +76,7 @@ runtime.grantShellAccess(new iam.Role(parts, 'Ci', { assumedBy: new iam.AccountR
 const slack = secretsmanager.Secret.fromSecretNameV2(parts, 'Slack', 'slack/bot');
 new OabService(parts, 'Oab', {
   runtime,
-  slack: { botToken: { secret: slack, field: 'botToken' }, appToken: { secret: slack, field: 'appToken' } },
+  slack: { botToken: { secret: slack, field: 'botToken' }, appToken: { secret: slack, field: 'appToken' }, allowEveryone: true },
   bridge: { cancelStrategy: CancelStrategy.NOOP, logLevel: BridgeLogLevel.DEBUG },
 });
 app.synth();
