@@ -251,8 +251,9 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
       assumedBy: new iam.ServicePrincipal('bedrock-agentcore.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          // AgentCore appends "-<10 characters>" to the name to make the runtime id.
-          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'bedrock-agentcore', resource: 'runtime', resourceName: `${this.agentRuntimeName}*` }) },
+          // AgentCore appends "-<10 characters>" to the name to make the runtime id; names have
+          // no hyphen, so "<name>-*" matches this runtime and not one whose name starts with ours.
+          ArnLike: { 'aws:SourceArn': stack.formatArn({ service: 'bedrock-agentcore', resource: 'runtime', resourceName: `${this.agentRuntimeName}-*` }) },
         },
       }),
     });

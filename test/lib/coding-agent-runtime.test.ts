@@ -63,8 +63,13 @@ describe('CodingAgentRuntime', () => {
       },
     });
     const role = template.findResources('AWS::IAM::Role')[roleId];
-    expect(flattenCfn(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike['aws:SourceArn']))
-      .toMatch(/:bedrock-agentcore:<Ref:AWS::Region>:<Ref:AWS::AccountId>:runtime\/kiro_agent\*$/);
+    const sourceArn = flattenCfn(role.Properties.AssumeRolePolicyDocument.Statement[0].Condition.ArnLike['aws:SourceArn']);
+    expect(sourceArn).toMatch(/:bedrock-agentcore:<Ref:AWS::Region>:<Ref:AWS::AccountId>:runtime\/kiro_agent-\*$/);
+    // ArnLike's "*" as a regex: this runtime's id matches, a runtime whose name starts with this one's does not.
+    const arnLike = new RegExp(`^${sourceArn.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`);
+    const runtimeArn = (id: string) => `arn:<Ref:AWS::Partition>:bedrock-agentcore:<Ref:AWS::Region>:<Ref:AWS::AccountId>:runtime/${id}`;
+    expect(runtimeArn('kiro_agent-AbCdEf1234')).toMatch(arnLike);
+    expect(runtimeArn('kiro_agent_staging-AbCdEf1234')).not.toMatch(arnLike);
     expect(role.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
