@@ -1,10 +1,12 @@
 import { ArnFormat, SecretValue, Stack, Token } from 'aws-cdk-lib';
 import { ApiKeyCredentialProvider, type CfnApiKeyCredentialProvider, WorkloadIdentity } from 'aws-cdk-lib/aws-bedrockagentcore';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { API_KEY_READ_ACTIONS, API_KEY_SECRET_ACTIONS, WORKLOAD_TOKEN_ACTIONS } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
+import { grantSecretKeyDecrypt } from './private/secret-key';
 import { throwIfInvalid, validateOneOf } from './validation';
 
 import { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../shared/contract/runtime-env';
@@ -43,8 +45,19 @@ export interface IAgentApiKey {
 }
 
 export interface AgentApiKeyProps {
-  /** The existing Secrets Manager secret that holds the API key (same account and Region). */
+  /**
+   * The existing Secrets Manager secret that holds the API key (same account and Region).
+   * Best imported by its full ARN (`Secret.fromSecretCompleteArn`): the Token Vault is given
+   * that ARN and the read grant is that one secret; imported by name, the grant is `<name>-??????`.
+   */
   readonly secret: secretsmanager.ISecret;
+  /**
+   * The customer managed KMS key that encrypts the secret (`storage: EXTERNAL` only): the
+   * runtime role gets `kms:Decrypt` on this key only, through Secrets Manager. An imported
+   * secret does not know its key, so without this the Token Vault cannot read it.
+   * @default - the secret's own `encryptionKey` (none for an imported secret: the AWS managed key `aws/secretsmanager`)
+   */
+  readonly encryptionKey?: kms.IKey;
   /**
    * The JSON field of the secret that holds the key, for a secret like `{"apiKey":"…"}`.
    * @default 'apiKey'
@@ -109,6 +122,7 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
   readonly provider: ApiKeyCredentialProvider;
   readonly workloadIdentity: WorkloadIdentity;
   private readonly secret: secretsmanager.ISecret;
+  private readonly encryptionKey?: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AgentApiKeyProps) {
     super(scope, id);
@@ -116,6 +130,7 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
     this.storage = props.storage ?? ApiKeyStorage.EXTERNAL;
     const jsonField = props.wholeSecretString ? undefined : (props.jsonField ?? DEFAULT_API_KEY_JSON_FIELD);
     this.secret = props.secret;
+    this.encryptionKey = props.encryptionKey;
     // A full ARN when we have one, else the name: a partial ARN is not a valid secret id.
     const secretId = props.secret.secretFullArn ?? props.secret.secretName;
 
@@ -171,7 +186,9 @@ export class AgentApiKey extends Construct implements IAgentApiKey {
   private grantSecretRead(grantee: iam.IGrantable): iam.Grant {
     if (this.storage === ApiKeyStorage.EXTERNAL) {
       // GetSecretValue and DescribeSecret on this one secret, and kms:Decrypt when it has a customer managed key.
-      return this.secret.grantRead(grantee);
+      const read = this.secret.grantRead(grantee);
+      grantSecretKeyDecrypt(this, grantee, [this.encryptionKey]);
+      return read;
     }
     // The copy's ARN is only exposed as an object attribute (ApiKeySecretArn), which IAM
     // cannot use, so the grant names the service's prefix for its copies.
@@ -197,6 +214,8 @@ export function validateAgentApiKeyProps(props: AgentApiKeyProps): string[] {
   if ((props.storage ?? ApiKeyStorage.EXTERNAL) === ApiKeyStorage.EXTERNAL) {
     if (props.wholeSecretString) problems.push('wholeSecretString requires storage "managed" (the Token Vault reads one JSON field of an external secret)');
     if (props.secretVersionId !== undefined) problems.push('secretVersionId applies only to storage "managed" (an external secret is always read at its current version)');
+  } else if (props.encryptionKey !== undefined) {
+    problems.push('encryptionKey applies only to storage "external" (with "managed", CloudFormation reads the secret at deploy with the deploying role, and the runtime reads the Token Vault\'s copy)');
   }
   if (props.jsonField !== undefined && !isToken(props.jsonField) && !JSON_FIELD.test(props.jsonField)) {
     problems.push(`jsonField must be 1-256 characters without ":", got "${props.jsonField}"`);

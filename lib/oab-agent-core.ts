@@ -1,6 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { AgentApiKey, type ApiKeyStorage, type IAgentApiKey } from './agent-api-key';
+import { AgentApiKey, ApiKeyStorage, type IAgentApiKey } from './agent-api-key';
 import type { IAgentRuntimeImage } from './agent-runtime-image';
 import { CodingAgentRuntime, type CodingAgentRuntimeOptions, type ICodingAgentRuntime, validateCodingAgentRuntimeProps } from './coding-agent-runtime';
 import { OabService, type OabServiceOptions, type SecretField } from './oab-service';
@@ -79,7 +79,12 @@ export class OabAgentCore extends Construct {
       this.runtime = CodingAgentRuntime.fromRuntimeArn(this, 'Runtime', runtimeArn, { shellCommand: runtimeOptions?.shellCommand });
     } else {
       this.apiKey = apiKey ?? (apiKeySecret
-        ? new AgentApiKey(this, 'ApiKey', { secret: apiKeySecret.secret, jsonField: apiKeySecret.field, storage: apiKeyStorage })
+        ? new AgentApiKey(this, 'ApiKey', {
+          secret: apiKeySecret.secret,
+          jsonField: apiKeySecret.field,
+          encryptionKey: apiKeySecret.encryptionKey,
+          storage: apiKeyStorage,
+        })
         : undefined);
       this.codingAgentRuntime = new CodingAgentRuntime(this, 'Runtime', { ...runtimeOptions, image: runtimeImage, apiKey: this.apiKey });
       this.runtime = this.codingAgentRuntime;
@@ -103,5 +108,8 @@ export function validateOabAgentCoreProps(props: OabAgentCoreProps): string[] {
   }
   if (props.apiKeySecret && props.apiKey) problems.push('apiKeySecret and apiKey cannot both be given');
   if (props.apiKeyStorage !== undefined && !props.apiKeySecret && !brought) problems.push('apiKeyStorage requires apiKeySecret');
+  if (props.apiKeySecret?.encryptionKey && props.apiKeyStorage === ApiKeyStorage.MANAGED && !brought) {
+    problems.push('apiKeySecret.encryptionKey applies only to apiKeyStorage "external" (with "managed", CloudFormation reads the secret at deploy with the deploying role)');
+  }
   return problems;
 }

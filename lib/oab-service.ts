@@ -7,11 +7,13 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_QUALIFIER, type ICodingAgentRuntime } from './coding-agent-runtime';
 import { EFS_CLIENT_ACTIONS } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
+import { grantSecretKeyDecrypt } from './private/secret-key';
 import { missingBridgeBundleMessage, stageOabImageContext } from './private/oab-image-context';
 import { defaultBridgeBundle, oabDockerDirectory } from './private/package-paths';
 import { BRIDGE_ENV, BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, OAB_HEALTH_CHECK, oabContainerCommand } from './render/oab-command';
@@ -48,11 +50,23 @@ const OAB_UID = '1000';
 
 /** One value of a Secrets Manager secret: the whole string, or one JSON field. */
 export interface SecretField {
+  /**
+   * Best imported by its full ARN (`Secret.fromSecretCompleteArn`): the read grant is then
+   * that one secret. Imported by name, the grant is `<name>-??????` (any secret of that name
+   * plus Secrets Manager's 6-character suffix).
+   */
   readonly secret: secretsmanager.ISecret;
   /**
    * @default - the whole secret string
    */
   readonly field?: string;
+  /**
+   * The customer managed KMS key that encrypts the secret; whatever reads the secret gets
+   * `kms:Decrypt` on this key only, through Secrets Manager. An imported secret does not
+   * know its key, so without this a secret under a customer managed key cannot be read.
+   * @default - the secret's own `encryptionKey` (none for an imported secret: the AWS managed key `aws/secretsmanager`)
+   */
+  readonly encryptionKey?: kms.IKey;
 }
 
 export interface DiscordOptions extends ChatAccessOptions {
@@ -326,6 +340,9 @@ export class OabService extends Construct {
       stopTimeout: Duration.seconds(30),
     });
 
+    // ECS reads the chat secrets with the execution role when it starts the task.
+    grantSecretKeyDecrypt(this, this.taskDefinition.obtainExecutionRole(),
+      [props.discord?.botToken, props.slack?.botToken, props.slack?.appToken].map((f) => f?.encryptionKey));
     props.runtime.grantShellAccess(this.taskDefinition.taskRole, { qualifiers: [bridge.qualifier] });
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {

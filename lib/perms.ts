@@ -34,3 +34,6 @@ export const API_KEY_SECRET_ACTIONS = ['secretsmanager:GetSecretValue', 'secrets
 
 /** Mounting and writing OAB's state directory through the EFS access point (IAM-authorized NFS). */
 export const EFS_CLIENT_ACTIONS = ['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite'] as const;
+
+/** Decrypting a secret encrypted with a customer managed key, only through Secrets Manager. */
+export const SECRET_KEY_DECRYPT_ACTIONS = ['kms:Decrypt'] as const;

@@ -1,4 +1,5 @@
 import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { AgentRuntimeImage } from '../agent-runtime-image';
@@ -18,10 +19,12 @@ export class OabAgentCoreStack extends Stack {
   constructor(scope: Construct, id: string, props: OabAgentCoreStackProps) {
     super(scope, id, props);
     const s = props.settings;
+    // A full ARN is used exactly (parseStages refused a partial one); a name is granted as <name>-??????.
     const secret = (name: string, ref: string) =>
       ref.startsWith('arn:')
         ? secretsmanager.Secret.fromSecretCompleteArn(this, name, ref)
         : secretsmanager.Secret.fromSecretNameV2(this, name, ref);
+    const encryptionKey = s.secretsKmsKeyArn ? kms.Key.fromKeyArn(this, 'SecretsKey', s.secretsKmsKeyArn) : undefined;
 
     // The stage's allowEveryone opens only a platform without an allowlist (parseStages checked it).
     const allowEveryone = (platform: 'discordSecret' | 'slackSecret') =>
@@ -38,10 +41,10 @@ export class OabAgentCoreStack extends Stack {
         idleSessionTimeout: s.idleSessionTimeoutMinutes !== undefined ? Duration.minutes(s.idleSessionTimeoutMinutes) : undefined,
         maxLifetime: s.maxLifetimeHours !== undefined ? Duration.hours(s.maxLifetimeHours) : undefined,
       },
-      apiKeySecret: s.apiKeySecret ? { secret: secret('ApiKeySecret', s.apiKeySecret), field: s.apiKeyJsonField } : undefined,
+      apiKeySecret: s.apiKeySecret ? { secret: secret('ApiKeySecret', s.apiKeySecret), field: s.apiKeyJsonField, encryptionKey } : undefined,
       discord: s.discordSecret
         ? {
-          botToken: { secret: secret('DiscordSecret', s.discordSecret), field: 'botToken' },
+          botToken: { secret: secret('DiscordSecret', s.discordSecret), field: 'botToken', encryptionKey },
           allowedChannels: s.discordAllowedChannels,
           allowedUsers: s.discordAllowedUsers,
           allowEveryone: allowEveryone('discordSecret'),
@@ -49,8 +52,8 @@ export class OabAgentCoreStack extends Stack {
         : undefined,
       slack: slackSecret
         ? {
-          botToken: { secret: slackSecret, field: 'botToken' },
-          appToken: { secret: slackSecret, field: 'appToken' },
+          botToken: { secret: slackSecret, field: 'botToken', encryptionKey },
+          appToken: { secret: slackSecret, field: 'appToken', encryptionKey },
           allowedChannels: s.slackAllowedChannels,
           allowedUsers: s.slackAllowedUsers,
           allowEveryone: allowEveryone('slackSecret'),

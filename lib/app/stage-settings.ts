@@ -14,17 +14,20 @@ export interface StageSettings {
   readonly account?: string;
   /** @default - CDK_DEFAULT_REGION, else an environment-agnostic stack */
   readonly region?: string;
-  /** Secret name or full ARN holding `{"apiKey":"…"}` for the coding agent. @default - no API key */
+  /**
+   * Full ARN (best: the grant is that one secret) or name of the secret holding `{"apiKey":"…"}`
+   * for the coding agent. @default - no API key
+   */
   readonly apiKeySecret?: string;
   /** @default 'apiKey' */
   readonly apiKeyJsonField?: string;
-  /** Secret name or full ARN holding `{"botToken":"…"}`. @default - no Discord */
+  /** Full ARN or name of the secret holding `{"botToken":"…"}`. @default - no Discord */
   readonly discordSecret?: string;
   /** Discord channel ids the bot answers in. @default - none: set this, discordAllowedUsers or allowEveryone */
   readonly discordAllowedChannels?: string[];
   /** Discord user ids the bot answers. @default - none: set this, discordAllowedChannels or allowEveryone */
   readonly discordAllowedUsers?: string[];
-  /** Secret name or full ARN holding `{"botToken":"xoxb-…","appToken":"xapp-…"}`. @default - no Slack */
+  /** Full ARN or name of the secret holding `{"botToken":"xoxb-…","appToken":"xapp-…"}`. @default - no Slack */
   readonly slackSecret?: string;
   /** Slack channel ids the bot answers in. @default - none: set this, slackAllowedUsers or allowEveryone */
   readonly slackAllowedChannels?: string[];
@@ -36,6 +39,11 @@ export interface StageSettings {
    * @default false - every chat platform needs an allowlist
    */
   readonly allowEveryone?: boolean;
+  /**
+   * ARN of the customer managed KMS key that encrypts the stage's secrets: the roles that read
+   * them get kms:Decrypt on this key only. @default - the AWS managed key (aws/secretsmanager)
+   */
+  readonly secretsKmsKeyArn?: string;
   /** Use a runtime deployed elsewhere instead of creating one. @default - a new runtime */
   readonly runtimeArn?: string;
   /** @default - derived from the stack and construct path */
@@ -89,6 +97,7 @@ const KEYS: Record<keyof StageSettings, Kind> = {
   slackAllowedChannels: 'string[]',
   slackAllowedUsers: 'string[]',
   allowEveryone: 'boolean',
+  secretsKmsKeyArn: 'string',
   runtimeArn: 'string',
   runtimeName: 'string',
   shellCommand: 'string',
@@ -107,6 +116,10 @@ const KEYS: Record<keyof StageSettings, Kind> = {
   openabVersion: 'string',
   tags: 'record',
 };
+
+/** A complete secret ARN: a partial one would be granted as given and match no secret. */
+const SECRET_FULL_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 /** A key starting with "//" is a comment in a stage (JSON has no other), ignored by the app. */
 const COMMENT_PREFIX = '//';
@@ -162,6 +175,16 @@ export function validateStageSettings(stage: string, settings: Record<string, un
     problems.push(`${stage}: set discordSecret or slackSecret (OAB needs a chat platform)`);
   }
   problems.push(...validateAllowlists(stage, settings));
+  for (const key of ['apiKeySecret', 'discordSecret', 'slackSecret'] as const) {
+    const ref = settings[key];
+    if (typeof ref === 'string' && ref.startsWith('arn:') && !SECRET_FULL_ARN.test(ref)) {
+      problems.push(`${stage}.${key} must be a secret name or a full secret ARN (ending in "-" and the 6 characters Secrets Manager adds), got "${ref}"`);
+    }
+  }
+  const key = settings.secretsKmsKeyArn;
+  if (typeof key === 'string' && !KMS_KEY_ARN.test(key)) {
+    problems.push(`${stage}.secretsKmsKeyArn must be a KMS key ARN (arn:…:kms:<region>:<account>:key/<key id>; not an alias, which IAM cannot grant on), got "${key}"`);
+  }
   return problems;
 }
 

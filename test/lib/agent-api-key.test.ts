@@ -89,6 +89,29 @@ describe('AgentApiKey', () => {
     });
   });
 
+  test('a secret imported by full ARN is granted exactly; an imported key (encryptionKey) is decrypted only through Secrets Manager, only when given', () => {
+    const KEY_ARN = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const grants = (withKey: boolean) => {
+      const stack = newStack();
+      const role = new iam.Role(stack, 'RuntimeRole', { assumedBy: new iam.ServicePrincipal('bedrock-agentcore.amazonaws.com') });
+      new AgentApiKey(stack, 'ApiKey', {
+        secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', SECRET_ARN),
+        encryptionKey: withKey ? kms.Key.fromKeyArn(stack, 'Key', KEY_ARN) : undefined,
+      }).grantUse(role);
+      const template = Template.fromStack(stack);
+      return statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'RuntimeRole'));
+    };
+    const withKey = grants(true);
+    const read = withKey.filter((st) => actionsOf([st]).includes('secretsmanager:GetSecretValue'));
+    expect(read.flatMap(resourcesOf)).toEqual([SECRET_ARN]);
+    expect(withKey.filter((st) => actionsOf([st]).includes('kms:Decrypt'))).toEqual([expect.objectContaining({
+      Action: 'kms:Decrypt',
+      Resource: KEY_ARN,
+      Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+    })]);
+    expect(actionsOf(grants(false)).filter((a) => a.startsWith('kms:'))).toEqual([]);
+  });
+
   test('storage "managed" grants read of the Token Vault copies, and says why', () => {
     const { stack, statements } = withGrantee({ storage: ApiKeyStorage.MANAGED });
     const secretResources = statements.filter((s) => actionsOf([s]).includes('secretsmanager:GetSecretValue')).flatMap(resourcesOf).map(flattenCfn);
@@ -116,9 +139,12 @@ describe('AgentApiKey', () => {
       ['a whole-string secret and a JSON field', { storage: ApiKeyStorage.MANAGED, wholeSecretString: true, jsonField: 'key' }, 'jsonField cannot be combined with wholeSecretString'],
       ['a version pin with external storage', { secretVersionId: 'v1' }, 'secretVersionId applies only to storage "managed"'],
       ['a JSON field with a colon', { jsonField: 'a:b' }, 'jsonField must be 1-256 characters without ":"'],
+      ['a key with storage "managed", which only the deploying role reads', { storage: ApiKeyStorage.MANAGED, encryptionKey: 'key' as never },
+        'encryptionKey applies only to storage "external"'],
     ])('%s', (_title, props, message) => {
       const stack = newStack();
-      expect(() => new AgentApiKey(stack, 'ApiKey', { secret: secretNamed(stack, 'openab/kiro'), ...props })).toThrow(message);
+      const encryptionKey = props.encryptionKey && kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:us-east-1:123456789012:key/k');
+      expect(() => new AgentApiKey(stack, 'ApiKey', { secret: secretNamed(stack, 'openab/kiro'), ...props, encryptionKey })).toThrow(message);
     });
   });
 });

@@ -164,6 +164,31 @@ describe('stage settings in cdk.json', () => {
     expect(command).toMatch(/\[slack\][^[]*allowed_channels = \[ \\"C0123ABCD\\" \]/);
   });
 
+  test('a stage\'s secrets given by full ARN are granted exactly, and secretsKmsKeyArn lets each reader decrypt with that key only', () => {
+    const discordArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/qa/discord-AbCdEf';
+    const apiKeyArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/qa/kiro-GhIjKl';
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const grantsOf = (extra: Record<string, unknown>) => {
+      const qa = { discordSecret: discordArn, apiKeySecret: apiKeyArn, discordAllowedUsers: ['1'], ...extra };
+      const [stack] = buildApp(new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa } } }));
+      const t = Template.fromStack(stack);
+      const role = (prefix: string) => statementsOfRole(t, logicalIdOf(t, 'AWS::IAM::Role', prefix));
+      return { oab: role('OabAgentCoreOabTaskDefinitionExecutionRole'), runtime: role('OabAgentCoreRuntimeExecutionRole') };
+    };
+    const ofAction = (statements: ReturnType<typeof statementsOfRole>, action: string) =>
+      statements.filter((st) => (Array.isArray(st.Action) ? st.Action : [st.Action]).includes(action)).flatMap((st) => (Array.isArray(st.Resource) ? st.Resource : [st.Resource]));
+    const withKey = grantsOf({ secretsKmsKeyArn: keyArn });
+    expect(ofAction(withKey.oab, 'secretsmanager:GetSecretValue')).toEqual([discordArn]);
+    expect(ofAction(withKey.runtime, 'secretsmanager:GetSecretValue')).toEqual([apiKeyArn]);
+    expect(ofAction(withKey.oab, 'kms:Decrypt')).toEqual([keyArn]);
+    expect(ofAction(withKey.runtime, 'kms:Decrypt')).toEqual([keyArn]);
+    const withoutKey = grantsOf({});
+    expect([...ofAction(withoutKey.oab, 'kms:Decrypt'), ...ofAction(withoutKey.runtime, 'kms:Decrypt')]).toEqual([]);
+    // A name still works, granted with Secrets Manager's suffix wildcard.
+    const byName = grantsOf({ discordSecret: 'openab/qa/discord' });
+    expect(ofAction(byName.oab, 'secretsmanager:GetSecretValue').map((r) => JSON.stringify(r))).toEqual([expect.stringMatching(/secret:openab\/qa\/discord-\?{6}"/)]);
+  });
+
   test('stages may arrive as a JSON string (-c on the command line)', () => {
     expect(parseStages('{"qa":{"slackSecret":"s","slackAllowedUsers":["U1"]}}')).toEqual({ qa: { slackSecret: 's', slackAllowedUsers: ['U1'] } });
     expect(() => parseStages(undefined)).toThrow('must be an object of stages');

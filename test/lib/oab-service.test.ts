@@ -4,6 +4,8 @@ import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { parse } from 'smol-toml';
 import { parseBridgeArgs } from '../../bridge/src/args';
 import { BridgeLogLevel, CancelStrategy, CodingAgentRuntime, DEFAULT_NODE_VERSION, DEFAULT_OPENAB_VERSION, OabService, type OabServiceProps } from '../../lib';
@@ -124,6 +126,34 @@ describe('OabService', () => {
     const secretResources = statements.filter((s) => actionsOf([s]).includes('secretsmanager:GetSecretValue')).flatMap(resourcesOf).map(flattenCfn);
     expect(secretResources).toEqual([expect.stringMatching(/:secret:openab\/discord-\?{6}$/)]);
     expect(statements.filter((s) => resourcesOf(s).includes('*')).map((s) => s.Action)).toEqual(['ecr:GetAuthorizationToken']);
+  });
+
+  test('chat secrets imported by full ARN are granted exactly; a key given beside them is decrypted through Secrets Manager, and no key without one', () => {
+    const stack = newStack();
+    const botArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/slack-bot-AbCdEf';
+    const appArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/slack-app-GhIjKl';
+    const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
+    const encryptionKey = kms.Key.fromKeyArn(stack, 'Key', keyArn);
+    new OabService(stack, 'Oab', {
+      runtime: importedRuntime(stack),
+      slack: {
+        botToken: { secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'Bot', botArn), encryptionKey },
+        appToken: { secret: secretsmanager.Secret.fromSecretCompleteArn(stack, 'App', appArn), encryptionKey },
+        allowedChannels: ['C0123ABCD'],
+      },
+    });
+    const template = Template.fromStack(stack);
+    const statements = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionExecutionRole'));
+    const read = statements.filter((st) => actionsOf([st]).includes('secretsmanager:GetSecretValue')).flatMap(resourcesOf);
+    expect(read.sort()).toEqual([appArn, botArn]);
+    // One statement for the one key both tokens share.
+    expect(statements.filter((st) => actionsOf([st]).includes('kms:Decrypt'))).toEqual([expect.objectContaining({
+      Action: 'kms:Decrypt',
+      Resource: keyArn,
+      Condition: { StringEquals: { 'kms:ViaService': { 'Fn::Join': ['', ['secretsmanager.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } } },
+    })]);
+    const taskRole = statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', 'OabTaskDefinitionTaskRole'));
+    expect(actionsOf(taskRole).filter((a) => a.startsWith('kms:'))).toEqual([]);
   });
 
   test('the task role gets grantShellAccess and the thread map mount, nothing else', () => {

@@ -9,6 +9,7 @@ import { Duration, RemovalPolicy, type Stack } from 'aws-cdk-lib';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import {
   AgentApiKey,
@@ -309,6 +310,10 @@ describe('OabAgentCore validation messages', () => {
       ['apiKeySecret cannot be combined with runtime (no runtime is created here)']],
     ['a key storage with a runtime ARN (not reported as missing its secret)', () => ({ runtimeArn: RUNTIME_ARN, apiKeyStorage: ApiKeyStorage.MANAGED }),
       ['apiKeyStorage cannot be combined with runtimeArn (no runtime is created here)']],
+    ['a key for the API key secret with storage "managed"', (s) => ({
+      apiKeySecret: { secret: secretNamed(s, 'openab/kiro'), encryptionKey: kms.Key.fromKeyArn(s, 'Key', 'arn:aws:kms:us-east-1:123456789012:key/k') },
+      apiKeyStorage: ApiKeyStorage.MANAGED,
+    }), ['apiKeySecret.encryptionKey applies only to apiKeyStorage "external" (with "managed", CloudFormation reads the secret at deploy with the deploying role)']],
     ['a shell command option with a brought runtime', (s) => ({ runtime: brought(s), runtimeOptions: { shellCommand: 'codex-acp' } }),
       ['runtimeOptions.shellCommand cannot be combined with runtime (no runtime is created here)']],
     ['runtime options besides the shell command with a runtime ARN', () => ({
@@ -343,7 +348,7 @@ describe('OabAgentCore validation messages', () => {
 
 describe('parseStages validation messages', () => {
   const KNOWN = 'account, region, apiKeySecret, apiKeyJsonField, discordSecret, discordAllowedChannels, discordAllowedUsers, '
-    + 'slackSecret, slackAllowedChannels, slackAllowedUsers, allowEveryone, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
+    + 'slackSecret, slackAllowedChannels, slackAllowedUsers, allowEveryone, secretsKmsKeyArn, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
     + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, cpu, memoryLimitMiB, '
     + 'maxSessions, sessionTtlHours, openabVersion, tags';
   const stagesError = (problems: string[]) => `Invalid openab-agentcore:stages in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
@@ -351,7 +356,9 @@ describe('parseStages validation messages', () => {
   test('accepts every setting with its kind', () => {
     expect(() => parseStages({
       dev: {
-        slackSecret: 's', slackAllowedUsers: ['U1'], fargateSpot: true, cpu: 512, discordAllowedChannels: ['1'], tags: { team: 'a' }, runtimeBuildArgs: {},
+        slackSecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/slack-AbCdEf',
+        secretsKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab',
+        slackAllowedUsers: ['U1'], fargateSpot: true, cpu: 512, discordAllowedChannels: ['1'], tags: { team: 'a' }, runtimeBuildArgs: {},
       },
     })).not.toThrow();
   });
@@ -372,6 +379,15 @@ describe('parseStages validation messages', () => {
       ['dev: discordSecret is set without discordAllowedChannels or discordAllowedUsers, so every member of every server the bot is in could prompt the agent, which runs its tools without asking as the runtime\'s execution role; set an allowlist, or "allowEveryone": true to accept that', 'dev: slackSecret is set without slackAllowedChannels or slackAllowedUsers, so every member of the workspace could prompt the agent, which runs its tools without asking as the runtime\'s execution role; set an allowlist, or "allowEveryone": true to accept that']],
     ['allowEveryone where every platform has an allowlist', { dev: { discordSecret: 'd', discordAllowedUsers: ['1'], allowEveryone: true } },
       ['dev.allowEveryone has no effect: every chat platform of the stage has an allowlist']],
+    ['a partial secret ARN and a key alias', {
+      dev: {
+        discordSecret: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/discord', discordAllowedUsers: ['1'],
+        secretsKmsKeyArn: 'arn:aws:kms:us-east-1:123456789012:alias/openab',
+      },
+    }, [
+      'dev.discordSecret must be a secret name or a full secret ARN (ending in "-" and the 6 characters Secrets Manager adds), got "arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/discord"',
+      'dev.secretsKmsKeyArn must be a KMS key ARN (arn:…:kms:<region>:<account>:key/<key id>; not an alias, which IAM cannot grant on), got "arn:aws:kms:us-east-1:123456789012:alias/openab"',
+    ]],
     ['an unknown setting', { dev: { slackSecret: 's', allowEveryone: true, vpcId: 'vpc-1' } },
       [`dev.vpcId is not a known setting (known: ${KNOWN})`]],
     ['a misspelt setting', { prod: { discordSecret: 'd', discordAllowedUsers: ['1'], fargatespot: true } },
