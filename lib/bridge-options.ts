@@ -56,7 +56,9 @@ export interface BridgeOptions {
   readonly idleDetach?: Duration;
   /**
    * More bridge options, appended to its command line as given (see `node dist/bridge.js --help`),
-   * e.g. `['--launcher', 'none']`.
+   * e.g. `['--launcher', 'none']`. Not the options OabService renders itself (`--runtime-arn`,
+   * `--qualifier`, `--shell-command`, `--cancel-strategy`, `--log-level`, `--log-file`,
+   * `--idle-detach`): set their props instead.
    * @default - none
    */
   readonly extraArgs?: string[];

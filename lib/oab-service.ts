@@ -16,7 +16,15 @@ import { acknowledgeWildcardResources } from './private/nag';
 import { grantSecretKeyDecrypt } from './private/secret-key';
 import { missingBridgeBundleMessage, stageOabImageContext } from './private/oab-image-context';
 import { defaultBridgeBundle, oabDockerDirectory } from './private/package-paths';
-import { BRIDGE_ENV, BRIDGE_INHERIT_ENV, BRIDGE_LOG_FIFO, bridgeCommand, OAB_HEALTH_CHECK, oabContainerCommand } from './render/oab-command';
+import {
+  BRIDGE_ENV,
+  BRIDGE_INHERIT_ENV,
+  BRIDGE_LOG_FIFO,
+  bridgeCommand,
+  OAB_HEALTH_CHECK,
+  oabContainerCommand,
+  RENDERED_BRIDGE_OPTIONS,
+} from './render/oab-command';
 import {
   type ChatAccessOptions,
   type OabConfig,
@@ -505,6 +513,11 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(arg)) problems.push(`bridge.extraArgs[${i}] must not contain newlines or control characters, got ${JSON.stringify(arg)}`);
     problems.push(...validateNoExpansion(`bridge.extraArgs[${i}]`, arg));
+    const option = arg.split('=', 1)[0];
+    const prop = option.startsWith('--') ? (RENDERED_BRIDGE_OPTIONS[option] as string | undefined) : undefined;
+    if (prop) {
+      problems.push(`bridge.extraArgs[${i}] sets ${option}, which OabService renders from ${prop}; set ${prop} instead, got "${arg}"`);
+    }
   });
   if (props.discord) {
     problems.push(...validateAllowlist('discord', props.discord, ['allowedChannels', 'allowedUsers', 'allowedRoleIds'],

@@ -44,6 +44,22 @@ export interface BridgeCommandOptions {
   readonly extraArgs?: string[];
 }
 
+/**
+ * The bridge options {@link bridgeCommand} renders, each with the OabService prop it comes
+ * from. The bridge takes the last of a repeated option, so one of these in `extraArgs`
+ * would silently replace the rendered value (and `--qualifier` would leave the grant on
+ * another endpoint).
+ */
+export const RENDERED_BRIDGE_OPTIONS: Readonly<Record<string, string>> = {
+  '--runtime-arn': 'runtime',
+  '--qualifier': 'bridge.qualifier',
+  '--shell-command': 'runtime.shellCommand',
+  '--cancel-strategy': 'bridge.cancelStrategy',
+  '--log-level': 'bridge.logLevel',
+  '--log-file': 'bridge.logFile',
+  '--idle-detach': 'bridge.idleDetach',
+};
+
 /** `[agent] command` and `args` for OAB: plain node running the bundled bridge. */
 export function bridgeCommand(o: BridgeCommandOptions): { command: string; args: string[] } {
   return {

@@ -8,6 +8,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { parse } from 'smol-toml';
 import { parseBridgeArgs } from '../../bridge/src/args';
+import { RENDERED_BRIDGE_OPTIONS } from '../../lib/render/oab-command';
 import { BridgeLogLevel, CancelStrategy, CodingAgentRuntime, DEFAULT_NODE_VERSION, DEFAULT_OPENAB_VERSION, OabService, type OabServiceProps } from '../../lib';
 import {
   actionsOf,
@@ -195,6 +196,17 @@ describe('OabService', () => {
     const parsed = parseBridgeArgs(args.slice(1), {});
     expect(parsed.kind).toBe('run');
     expect(parsed.kind === 'run' && parsed.config).toMatchObject({ qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug' });
+  });
+
+  test('extraArgs cannot replace an option OabService renders: each rendered option is refused, naming its prop', () => {
+    const { template } = oabTemplate({ bridge: { extraArgs: ['--launcher', 'none'] } });
+    const args = renderedConfig(template).agent.args as string[];
+    const rendered = args.filter((a) => a.startsWith('--') && !['--launcher'].includes(a));
+    // What is refused is exactly what is rendered, so a newly rendered option cannot be overridden unnoticed.
+    expect(rendered.sort()).toEqual(Object.keys(RENDERED_BRIDGE_OPTIONS).sort());
+    for (const option of rendered) {
+      expect(() => oab({ bridge: { extraArgs: [`${option}=x`] } })).toThrow(`bridge.extraArgs[0] sets ${option}, which OabService renders from ${RENDERED_BRIDGE_OPTIONS[option]}`);
+    }
   });
 
   test('logs go to CloudWatch with a retention, in the stream the bridge log FIFO is copied to', () => {

@@ -208,7 +208,7 @@ describe('OabService validation messages', () => {
       stateRemovalPolicy: RemovalPolicy.DESTROY,
       cpu: 4096,
       memoryLimitMiB: 8192,
-      bridge: { extraArgs: ['--launcher', 'none', '$HOME'] },
+      bridge: { extraArgs: ['--launcher', 'none', '$HOME', '--endpoint-url=https://agentcore.example.com/', '--region', 'us-east-1'] },
       discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'], messageProcessingMode: MessageProcessingMode.PER_LANE },
       additionalConfig: { markdown: { footer: 'costs $5 {each}' } },
     }))).not.toThrow();
@@ -244,6 +244,19 @@ describe('OabService validation messages', () => {
       ['bridge.extraArgs[0] must not contain newlines or control characters, got "--launcher\\tnone"']],
     ['a bridge option with a newline and a ${', () => ({ bridge: { extraArgs: ['a\n${B}'] } }),
       ['bridge.extraArgs[0] must not contain newlines or control characters, got "a\\n${B}"', 'bridge.extraArgs[0] must not contain "${" (OAB expands ${VAR} in its config file), got "a\n${B}"']],
+    ['a bridge option OabService renders, in either form', () => ({ bridge: { extraArgs: ['--launcher', 'none', '--qualifier', 'prod', '--log-level=debug'] } }), [
+      'bridge.extraArgs[2] sets --qualifier, which OabService renders from bridge.qualifier; set bridge.qualifier instead, got "--qualifier"',
+      'bridge.extraArgs[4] sets --log-level, which OabService renders from bridge.logLevel; set bridge.logLevel instead, got "--log-level=debug"',
+    ]],
+    ['the runtime ARN, shell command, idle detach, log file and cancel strategy as bridge options', () => ({
+      bridge: { extraArgs: ['--runtime-arn=arn:x', '--shell-command', 'sh', '--idle-detach', '0', '--log-file=/tmp/b.log', '--cancel-strategy', 'noop'] },
+    }), [
+      'bridge.extraArgs[0] sets --runtime-arn, which OabService renders from runtime; set runtime instead, got "--runtime-arn=arn:x"',
+      'bridge.extraArgs[1] sets --shell-command, which OabService renders from runtime.shellCommand; set runtime.shellCommand instead, got "--shell-command"',
+      'bridge.extraArgs[3] sets --idle-detach, which OabService renders from bridge.idleDetach; set bridge.idleDetach instead, got "--idle-detach"',
+      'bridge.extraArgs[5] sets --log-file, which OabService renders from bridge.logFile; set bridge.logFile instead, got "--log-file=/tmp/b.log"',
+      'bridge.extraArgs[6] sets --cancel-strategy, which OabService renders from bridge.cancelStrategy; set bridge.cancelStrategy instead, got "--cancel-strategy"',
+    ]],
     ['a runtime of your own whose shell command has a control character', (stack) => ({ runtime: new HandMadeRuntime(stack, 'HandMade', 'kiro-cli\x1bacp') }),
       ['runtime.shellCommand must not contain control characters']],
     ['an unknown Discord message processing mode', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'], messageProcessingMode: 'batch' as never } }),
