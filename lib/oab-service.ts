@@ -93,7 +93,8 @@ export interface DiscordOptions extends ChatAccessOptions {
   /**
    * Let every member of every server the bot is in prompt the agent, which runs its tools
    * without asking (`--trust-all-tools`) as the runtime's execution role. Required when no
-   * `allowedChannels`, `allowedUsers` or `allowedRoleIds` is given, and only then.
+   * `allowedChannels` or `allowedUsers` is given (role ids trigger the bot, they keep no one
+   * out), and only then.
    * @default false - an allowlist is required
    */
   readonly allowEveryone?: boolean;
@@ -520,7 +521,8 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     }
   });
   if (props.discord) {
-    problems.push(...validateAllowlist('discord', props.discord, ['allowedChannels', 'allowedUsers', 'allowedRoleIds'],
+    // Role ids are not an allowlist: they make a role's mention trigger the bot, they do not keep anyone out.
+    problems.push(...validateAllowlist('discord', props.discord, ['allowedChannels', 'allowedUsers'],
       'every member of every server the bot is in'));
   }
   if (props.slack) {

@@ -209,7 +209,7 @@ describe('OabService validation messages', () => {
       cpu: 4096,
       memoryLimitMiB: 8192,
       bridge: { extraArgs: ['--launcher', 'none', '$HOME', '--endpoint-url=https://agentcore.example.com/', '--region', 'us-east-1'] },
-      discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'], messageProcessingMode: MessageProcessingMode.PER_LANE },
+      discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: ['123456789012345678'], allowedRoleIds: ['1'], messageProcessingMode: MessageProcessingMode.PER_LANE },
       additionalConfig: { markdown: { footer: 'costs $5 {each}' } },
     }))).not.toThrow();
     expect(() => newService((stack) => slackOnly(stack, 'per-thread'))).not.toThrow();
@@ -220,14 +220,16 @@ describe('OabService validation messages', () => {
 
   test.each<[string, (stack: Stack) => Partial<OabServiceProps>, string[]]>([
     ['a Discord bot with no allowlist', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowDm: true } }),
-      ['discord: set discord.allowedChannels, discord.allowedUsers or discord.allowedRoleIds, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
+      ['discord: set discord.allowedChannels or discord.allowedUsers, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
+    ['a Discord bot with role ids only (a mention trigger, not an allowlist)', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'] } }),
+      ['discord: set discord.allowedChannels or discord.allowedUsers, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
     ['a Discord bot whose allowlists are empty, allowEveryone false', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: [], allowedRoleIds: [], allowEveryone: false } }),
-      ['discord: set discord.allowedChannels, discord.allowedUsers or discord.allowedRoleIds, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
+      ['discord: set discord.allowedChannels or discord.allowedUsers, or discord.allowEveryone: true to let every member of every server the bot is in prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
     ['a Slack bot with no allowlist, beside a Discord bot with one', (stack) => ({
       slack: { botToken: { secret: secretNamed(stack, 'sb') }, appToken: { secret: secretNamed(stack, 'sa') } },
     }), ['slack: set slack.allowedChannels or slack.allowedUsers, or slack.allowEveryone: true to let every member of the workspace prompt the agent, which runs its tools without asking as the runtime\'s execution role']],
     ['allowEveryone beside an allowlist', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedUsers: ['1'], allowedRoleIds: ['2'], allowEveryone: true } }),
-      ['discord.allowEveryone cannot be combined with discord.allowedUsers, discord.allowedRoleIds (the allowlist already decides who may prompt the agent)']],
+      ['discord.allowEveryone cannot be combined with discord.allowedUsers (the allowlist already decides who may prompt the agent)']],
     ['a state directory without state', () => ({ persistThreadMap: false, stateDirectory: '/data/openab' }),
       ['stateDirectory has no effect when persistThreadMap is false']],
     ['a relative state directory', () => ({ stateDirectory: 'state/openab' }),
@@ -259,7 +261,7 @@ describe('OabService validation messages', () => {
     ]],
     ['a runtime of your own whose shell command has a control character', (stack) => ({ runtime: new HandMadeRuntime(stack, 'HandMade', 'kiro-cli\x1bacp') }),
       ['runtime.shellCommand must not contain control characters']],
-    ['an unknown Discord message processing mode', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedRoleIds: ['1'], messageProcessingMode: 'batch' as never } }),
+    ['an unknown Discord message processing mode', (stack) => ({ discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedUsers: ['1'], messageProcessingMode: 'batch' as never } }),
       ['discord.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "batch"']],
     ['an unknown Slack message processing mode', (stack) => slackOnly(stack, 'per-user'),
       ['slack.messageProcessingMode must be "per-message", "per-thread" or "per-lane", got "per-user"']],
