@@ -1,10 +1,10 @@
-import { Token } from 'aws-cdk-lib';
+import { Names, Token } from 'aws-cdk-lib';
 import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ECR_PULL_ACTIONS, ECR_TOKEN_ACTIONS } from './perms';
-import { acknowledgeWildcardResources } from './private/nag';
+import { grantOnWildcardPolicy, roleOf } from './private/wildcard-policy';
 import { defaultRuntimeDirectory } from './private/package-paths';
 import { throwIfInvalid } from './validation';
 
@@ -83,6 +83,9 @@ export class AgentRuntimeImage extends Construct implements IAgentRuntimeImage {
         buildArgs: props.buildArgs,
         platform: Platform.LINUX_ARM64,
         displayName: 'coding agent runtime image (linux/arm64)',
+        // A synthesizer that gives each image asset a repository of its own (such as the
+        // app staging synthesizer) names it after this; the default one ignores it.
+        assetName: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase(),
       });
       this.repository = this.asset.repository;
       this.imageUri = this.asset.imageUri;
@@ -91,19 +94,22 @@ export class AgentRuntimeImage extends Construct implements IAgentRuntimeImage {
 
   /**
    * Pull access to this image's repository only, plus `ecr:GetAuthorizationToken`, which
-   * AWS accepts only on `Resource: "*"`.
+   * AWS accepts only on `Resource: "*"`. For a role the login goes in an inline policy of
+   * its own, the only place cdk-nag's finding for it is acknowledged.
    */
   grantPull(grantee: iam.IGrantable): iam.Grant {
     const pull = iam.Grant.addToPrincipal({ grantee, actions: [...ECR_PULL_ACTIONS], resourceArns: [this.repository.repositoryArn] });
-    const login = iam.Grant.addToPrincipal({ grantee, actions: [...ECR_TOKEN_ACTIONS], resourceArns: ['*'] });
-    const principal = grantee.grantPrincipal;
-    if (principal instanceof Construct) {
-      acknowledgeWildcardResources(principal, ['*'],
-        'ecr:GetAuthorizationToken (ECR login) supports no resource-level permissions and must use Resource "*"; image pulls themselves are limited to the one repository.');
+    const role = roleOf(grantee);
+    if (role) {
+      return pull.combine(grantOnWildcardPolicy(this, `EcrLogin-${Names.nodeUniqueId(role.node)}`, role, ECR_TOKEN_ACTIONS, ECR_LOGIN_REASON));
     }
-    return pull.combine(login);
+    // Not a role (a user, a group, a composite): the login joins its default policy and its
+    // cdk-nag finding stays visible, since acknowledging it there would cover the whole principal.
+    return pull.combine(iam.Grant.addToPrincipal({ grantee, actions: [...ECR_TOKEN_ACTIONS], resourceArns: ['*'] }));
   }
 }
+
+const ECR_LOGIN_REASON = 'ecr:GetAuthorizationToken (ECR login) supports no resource-level permissions and must use Resource "*"; image pulls themselves are limited to the one repository.';
 
 export function validateAgentRuntimeImageProps(props: AgentRuntimeImageProps): string[] {
   const problems: string[] = [];

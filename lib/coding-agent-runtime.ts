@@ -7,7 +7,7 @@ import {
 } from 'aws-cdk-lib/aws-bedrockagentcore';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { Construct, type IConstruct } from 'constructs';
+import { type Construct, type IConstruct } from 'constructs';
 import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bridge-cli';
 import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS } from '../shared/contract/runtime-env';
 import type { IAgentApiKey } from './agent-api-key';
@@ -259,8 +259,8 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     });
     this.role = role;
     this.grantPrincipal = role;
-    this.addExecutionRoleStatements(role);
-    this.image.grantPull(role);
+    const logsPolicy = this.addExecutionRoleStatements(role);
+    const pull = this.image.grantPull(role);
 
     this.runtime = new Runtime(this, 'Runtime', {
       runtimeName: this.agentRuntimeName,
@@ -284,6 +284,8 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     const cfn = this.runtime.node.defaultChild as CfnRuntime;
     // The image must be pullable and the log statements in place before AgentCore creates the runtime.
     cfn.node.addDependency(role);
+    cfn.node.addDependency(logsPolicy);
+    pull.applyBefore(cfn);
 
     if (props.sessionStorage ?? true) {
       this.sessionStorageMountPath = props.sessionStorageMountPath ?? DEFAULT_SESSION_STORAGE_MOUNT_PATH;
@@ -310,7 +312,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     this.environment[name] = value;
   }
 
-  private addExecutionRoleStatements(role: iam.IRole): void {
+  private addExecutionRoleStatements(role: iam.IRole): iam.Policy {
     const stack = Stack.of(this);
     // The runtime's log groups are /aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>,
     // and its id is "<name>-<10 characters>"; names have no hyphen, so this prefix is this runtime's alone.
@@ -322,16 +324,21 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     });
     const anyLogGroup = stack.formatArn({ service: 'logs', resource: 'log-group', resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
     const logStream = `${logGroup}:log-stream:*`;
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RuntimeLogGroup', actions: [...RUNTIME_LOG_GROUP_ACTIONS], resources: [logGroup] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'DescribeLogGroups', actions: [...RUNTIME_LOG_DESCRIBE_ACTIONS], resources: [anyLogGroup] }));
-    role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'RuntimeLogStreams', actions: [...RUNTIME_LOG_STREAM_ACTIONS], resources: [logStream] }));
-
-    if (role instanceof Construct) {
-      acknowledgeWildcardResources(role, [logGroup, logStream],
-        'The runtime id is "<runtimeName>-<suffix chosen by AgentCore>", so its log group can only be named by that prefix; the name has no hyphen, so the prefix matches this runtime alone.');
-      acknowledgeWildcardResources(role, [anyLogGroup],
-        'logs:DescribeLogGroups is a list action that AWS authorizes only on log-group:*; AgentCore calls it before creating the runtime log group.');
-    }
+    // In a policy of their own, so the acknowledgments below cover these wildcards and not
+    // one added to the role later.
+    const policy = new iam.Policy(this, 'LogsPolicy', {
+      roles: [role],
+      statements: [
+        new iam.PolicyStatement({ sid: 'RuntimeLogGroup', actions: [...RUNTIME_LOG_GROUP_ACTIONS], resources: [logGroup] }),
+        new iam.PolicyStatement({ sid: 'DescribeLogGroups', actions: [...RUNTIME_LOG_DESCRIBE_ACTIONS], resources: [anyLogGroup] }),
+        new iam.PolicyStatement({ sid: 'RuntimeLogStreams', actions: [...RUNTIME_LOG_STREAM_ACTIONS], resources: [logStream] }),
+      ],
+    });
+    acknowledgeWildcardResources(policy, [logGroup, logStream],
+      'The runtime id is "<runtimeName>-<suffix chosen by AgentCore>", so its log group can only be named by that prefix; the name has no hyphen, so the prefix matches this runtime alone.');
+    acknowledgeWildcardResources(policy, [anyLogGroup],
+      'logs:DescribeLogGroups is a list action that AWS authorizes only on log-group:*; AgentCore calls it before creating the runtime log group.');
+    return policy;
   }
 }
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -11,9 +11,10 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { DEFAULT_QUALIFIER, type ICodingAgentRuntime } from './coding-agent-runtime';
-import { EFS_CLIENT_ACTIONS } from './perms';
+import { ECR_PULL_ACTIONS, ECR_TOKEN_ACTIONS, ECS_EXEC_ACTIONS, EFS_CLIENT_ACTIONS } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
 import { grantSecretKeyDecrypt } from './private/secret-key';
+import { grantOnWildcardPolicy } from './private/wildcard-policy';
 import { missingBridgeBundleMessage, stageOabImageContext } from './private/oab-image-context';
 import { defaultBridgeBundle, oabDockerDirectory } from './private/package-paths';
 import {
@@ -377,10 +378,22 @@ export class OabService extends Construct {
       capacityProviderStrategies: props.fargateSpot
         ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }, { capacityProvider: 'FARGATE', weight: 0 }]
         : [{ capacityProvider: 'FARGATE', weight: 1 }],
-      enableExecuteCommand: props.enableExecuteCommand ?? false,
+      // aws-cdk-lib would add the ssmmessages statements to the task role's default policy;
+      // with our own cluster (exec logging off) they go in a policy of their own instead.
+      enableExecuteCommand: props.enableExecuteCommand === true && props.cluster !== undefined,
       propagateTags: ecs.PropagatedTagSource.SERVICE,
       enableECSManagedTags: true,
     });
+
+    if (props.enableExecuteCommand && !props.cluster) {
+      (this.service.node.defaultChild as ecs.CfnService).enableExecuteCommand = true;
+      grantOnWildcardPolicy(this.taskDefinition, 'EcsExecPolicy', this.taskDefinition.taskRole, ECS_EXEC_ACTIONS,
+        'ECS Exec: ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel support no resource-level permissions.')
+        .applyBefore(this.service);
+    }
+    // The tasks must be able to log in to ECR before the service starts them.
+    const loginPolicy = this.node.tryFindChild('EcrLoginPolicy');
+    if (loginPolicy) this.service.node.addDependency(loginPolicy);
 
     if (props.persistThreadMap ?? true) {
       const { fileSystem, accessPoint } = this.persistState(props, vpcSubnets);
@@ -403,7 +416,8 @@ export class OabService extends Construct {
 
   private buildImage(props: OabServiceProps, bundlePath: string): ecs.ContainerImage {
     const context = stageOabImageContext(join(oabDockerDirectory(), 'Dockerfile'), bundlePath);
-    return ecs.ContainerImage.fromAsset(context, {
+    const asset = new DockerImageAsset(this, 'Image', {
+      directory: context,
       platform: Platform.LINUX_ARM64,
       buildArgs: {
         OPENAB_VERSION: props.openabVersion ?? DEFAULT_OPENAB_VERSION,
@@ -411,6 +425,7 @@ export class OabService extends Construct {
       },
       displayName: 'OAB with the openab-agentcore bridge (linux/arm64)',
     });
+    return new OwnLoginPolicyAssetImage(asset, this);
   }
 
   /** An encrypted EFS access point at OAB's state directory, IAM-authorized, reachable only from this service. */
@@ -481,16 +496,35 @@ export class OabService extends Construct {
       id: 'CloudFormation-Validate::E1029',
       reason: 'The ${DISCORD_BOT_TOKEN}-style placeholders in the container command are OAB\'s own config expansion, filled from ECS secrets at run time, not CloudFormation substitutions.',
     });
+    // An image you bring from ECR gets aws-cdk-lib's pull grant, ECR login included, in the
+    // execution role's default policy; the image built here has its login in a policy of its own.
     const executionRole = this.taskDefinition.executionRole;
-    const pullsFromEcr = !props.image || props.image instanceof ecs.EcrImage || props.image instanceof ecs.AssetImage;
-    if (executionRole && pullsFromEcr) {
+    if (executionRole && (props.image instanceof ecs.EcrImage || props.image instanceof ecs.AssetImage)) {
       acknowledgeWildcardResources(executionRole, ['*'],
         'ecr:GetAuthorizationToken (ECR login, to pull the OAB image) supports no resource-level permissions and must use Resource "*".');
     }
-    if (props.enableExecuteCommand) {
+    if (props.enableExecuteCommand && props.cluster) {
       acknowledgeWildcardResources(this.taskDefinition.taskRole, ['*'],
-        'ECS Exec: ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel support no resource-level permissions (and a cluster you bring that logs ECS Exec output adds aws-cdk-lib\'s logs statements).');
+        'ECS Exec on a cluster you bring: aws-cdk-lib adds ssmmessages:CreateControlChannel/CreateDataChannel/OpenControlChannel/OpenDataChannel (no resource-level permissions) and the cluster\'s exec logging statements to the task role.');
     }
+  }
+}
+
+/**
+ * The OAB image built here, pulled by the task's execution role: pull on the asset's
+ * repository, and the ECR login in an inline policy of its own (see grantOnWildcardPolicy).
+ */
+class OwnLoginPolicyAssetImage extends ecs.ContainerImage {
+  constructor(private readonly asset: DockerImageAsset, private readonly owner: Construct) {
+    super();
+  }
+
+  bind(_scope: Construct, containerDefinition: ecs.ContainerDefinition): ecs.ContainerImageConfig {
+    const role = containerDefinition.taskDefinition.obtainExecutionRole();
+    role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...ECR_PULL_ACTIONS], resources: [this.asset.repository.repositoryArn] }));
+    grantOnWildcardPolicy(this.owner, 'EcrLoginPolicy', role, ECR_TOKEN_ACTIONS,
+      'ecr:GetAuthorizationToken (ECR login, to pull the OAB image) supports no resource-level permissions and must use Resource "*"; the pull itself is limited to the image\'s repository.');
+    return { imageName: this.asset.imageUri };
   }
 }
 

@@ -37,3 +37,11 @@ export const EFS_CLIENT_ACTIONS = ['elasticfilesystem:ClientMount', 'elasticfile
 
 /** Decrypting a secret encrypted with a customer managed key, only through Secrets Manager. */
 export const SECRET_KEY_DECRYPT_ACTIONS = ['kms:Decrypt'] as const;
+
+/** ECS Exec's session channels (the task role); AWS only accepts `Resource: "*"` for them. */
+export const ECS_EXEC_ACTIONS = [
+  'ssmmessages:CreateControlChannel',
+  'ssmmessages:CreateDataChannel',
+  'ssmmessages:OpenControlChannel',
+  'ssmmessages:OpenDataChannel',
+] as const;

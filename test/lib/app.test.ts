@@ -99,26 +99,28 @@ describe('the example app (bin/app.ts, cdk.json)', () => {
       expect(ack.id).not.toMatch(/^(Annotation::)?AwsSolutions-[A-Z]+\d+$/);
       expect(ack.reason.length).toBeGreaterThan(40);
     }
-    // Ours: the runtime role, the execution role, ECS Exec (dev only) and the config placeholders;
-    // aws-cdk-lib's own: the flow log's camelCase options.
+    // Ours, each on the policy that holds its wildcard: the runtime's ECR login and logs, the
+    // OAB image's ECR login, ECS Exec (dev only) and the config placeholders; aws-cdk-lib's
+    // own: the flow log's camelCase options. None sits on a role.
     const dev = acks
       .filter((a) => a.path.startsWith('OpenabAgentCore-dev/'))
       .map((a) => `${a.path.replace('OpenabAgentCore-dev/OabAgentCore/', '')} ${a.id.replace(/\/runtimes\/OpenabAgentCoredev_\w+-\*/, '/runtimes/<runtime name>-*')}`)
       .sort();
     const logs = 'arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:';
     expect(dev).toEqual([
+      'Oab/EcrLoginPolicy Annotation::AwsSolutions-IAM5[Resource::*]',
       'Oab/TaskDefinition CloudFormation-Validate::E1029',
-      'Oab/TaskDefinition/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::*]',
-      'Oab/TaskDefinition/TaskRole Annotation::AwsSolutions-IAM5[Resource::*]',
+      'Oab/TaskDefinition/EcsExecPolicy Annotation::AwsSolutions-IAM5[Resource::*]',
       'Oab/Vpc/all CloudFormation-Validate::F3002',
       'Oab/Vpc/all CloudFormation-Validate::F3003',
-      'Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::*]',
-      `Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::${logs}*]`,
-      `Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::${logs}/aws/bedrock-agentcore/runtimes/<runtime name>-*:log-stream:*]`,
-      `Runtime/ExecutionRole Annotation::AwsSolutions-IAM5[Resource::${logs}/aws/bedrock-agentcore/runtimes/<runtime name>-*]`,
-    ].sort());
-    // Without ECS Exec (prod), the task role needs no acknowledgment at all.
-    expect(acks.filter((a) => a.path.startsWith('OpenabAgentCore-prod/') && a.path.endsWith('/TaskRole'))).toEqual([]);
+      expect.stringMatching(/^Runtime\/Image\/EcrLogin-\w+ExecutionRole\w+ Annotation::AwsSolutions-IAM5\[Resource::\*\]$/),
+      `Runtime/LogsPolicy Annotation::AwsSolutions-IAM5[Resource::${logs}*]`,
+      `Runtime/LogsPolicy Annotation::AwsSolutions-IAM5[Resource::${logs}/aws/bedrock-agentcore/runtimes/<runtime name>-*:log-stream:*]`,
+      `Runtime/LogsPolicy Annotation::AwsSolutions-IAM5[Resource::${logs}/aws/bedrock-agentcore/runtimes/<runtime name>-*]`,
+    ]);
+    expect(acks.filter((a) => /Role$/.test(a.path))).toEqual([]);
+    // Without ECS Exec (prod), there is no ECS Exec policy to acknowledge.
+    expect(acks.filter((a) => a.path.startsWith('OpenabAgentCore-prod/') && a.path.includes('EcsExec'))).toEqual([]);
   });
 
   test('cdk-nag really runs on the app: an unencrypted, unlogged bucket fails the synth', () => {

@@ -6,6 +6,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { parse } from 'smol-toml';
 import { parseBridgeArgs } from '../../bridge/src/args';
 import { RENDERED_BRIDGE_OPTIONS } from '../../lib/render/oab-command';
@@ -341,6 +343,23 @@ describe('OabService', () => {
       'ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel',
     ]);
     template.hasResourceProperties('AWS::ECS::Cluster', { Configuration: { ExecuteCommandConfiguration: { Logging: 'NONE' } } });
+  });
+
+  test('the wildcards ECS Exec and the ECR login need are acknowledged on their own policies, so one added to a role later is reported', () => {
+    const { stack, service } = oab({ enableExecuteCommand: true });
+    const findings = (): unknown[][] => new AwsSolutionsChecks().validateScope(stack).violations
+      .map((v) => [v.ruleName, ...v.violatingResources.map((r) => r.constructPath)]);
+    expect(findings()).toEqual([]);
+
+    service.taskDefinition.taskRole.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:GetObject'], resources: ['*'] }));
+    service.taskDefinition.obtainExecutionRole().addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: ['*'] }));
+    expect(findings()).toEqual([
+      [expect.stringContaining('AwsSolutions-IAM5'), expect.stringContaining('Oab/TaskDefinition/TaskRole/DefaultPolicy'), expect.stringContaining('Oab/TaskDefinition/ExecutionRole/DefaultPolicy')],
+    ]);
+    // The service starts only once its tasks may log in to ECR and open ECS Exec channels.
+    const template = Template.fromStack(stack);
+    const dependsOn = Object.values(template.findResources('AWS::ECS::Service'))[0].DependsOn as string[];
+    expect(dependsOn).toEqual(expect.arrayContaining([expect.stringMatching(/^OabEcrLoginPolicy/), expect.stringMatching(/^OabTaskDefinitionEcsExecPolicy/)]));
   });
 
   test('a VPC you bring is used with its private subnets and no public IP', () => {

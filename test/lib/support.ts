@@ -92,8 +92,9 @@ export function dockerAssets(assembly: CloudAssembly, stackName: string): { hash
   if (!manifestArtifact) throw new Error('no asset manifest');
   const file = join(assembly.directory, `${manifestArtifact.id}.json`);
   const manifest = JSON.parse(readFileSync(file, 'utf8')) as { dockerImages?: Record<string, { source: Record<string, unknown> }> };
-  return Object.entries(manifest.dockerImages ?? {}).map(([hash, image]) => ({
-    hash,
+  // The key is the source hash, prefixed with "<assetName>-" when the asset has a name.
+  return Object.entries(manifest.dockerImages ?? {}).map(([key, image]) => ({
+    hash: key.slice(-64),
     source: image.source,
     directory: join(assembly.directory, image.source.directory as string),
   }));
