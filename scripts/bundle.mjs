@@ -1,7 +1,9 @@
 // Bundles the bridge into one file that runs with plain `node`, plus the local
 // stand-ins (emulator, ACP test agent and client) that the tests and demo run.
 import { build } from 'esbuild';
-import { readFileSync, existsSync } from 'node:fs';
+import { readFileSync, existsSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { bundledPackages, manifestPath } from './bundled-packages.mjs';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
 const common = {
@@ -12,7 +14,9 @@ const common = {
   legalComments: 'none',
   logLevel: 'warning',
   define: { __BRIDGE_VERSION__: JSON.stringify(pkg.version) },
+  metafile: true,
 };
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 const entries = [
   // The product: no dependency may stay external, it runs with no node_modules beside it.
@@ -32,5 +36,10 @@ const entries = [
 await Promise.all(
   entries
     .filter((e) => existsSync(new URL(`../${e.entryPoints[0]}`, import.meta.url)))
-    .map((e) => build({ ...common, ...e })),
+    .map(async (e) => {
+      const result = await build({ ...common, absWorkingDir: root, ...e });
+      // Beside each bundle: the packages inside it and their versions, for an audit.
+      const manifest = { bundle: e.outfile.split('/').pop(), packages: bundledPackages(result.metafile, root) };
+      writeFileSync(new URL(`../${manifestPath(e.outfile)}`, import.meta.url), `${JSON.stringify(manifest, null, 2)}\n`);
+    }),
 );
