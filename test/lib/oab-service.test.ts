@@ -242,7 +242,8 @@ describe('OabService', () => {
     expect(readFileSync(join(asset.directory, 'Dockerfile'), 'utf8')).toBe(readFileSync(join(ROOT, 'oab', 'Dockerfile'), 'utf8'));
     expect(readFileSync(join(asset.directory, 'bridge.js'))).toEqual(readFileSync(join(ROOT, 'dist', 'bridge.js')));
     const dockerfile = readFileSync(join(ROOT, 'oab', 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM ghcr\.io\/openabdev\/openab:\$\{OPENAB_VERSION\}-agentcore$/m);
+    expect(dockerfile).toMatch(/^ARG OPENAB_IMAGE=ghcr\.io\/openabdev\/openab:\$\{OPENAB_VERSION\}-agentcore$/m);
+    expect(dockerfile).toMatch(/^FROM \$\{OPENAB_IMAGE\}$/m);
     expect(dockerfile).toMatch(/^COPY bridge\.js \/app\/bridge\.js$/m);
     expect(DEFAULT_OPENAB_VERSION).toMatch(/^\d+\.\d+\.\d+$/);
   });

@@ -28,6 +28,43 @@ function instructions(dockerfile: string): string[] {
   return dockerfile.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
 }
 
+/**
+ * Each FROM names its image through a build argument, whose default is `<image>:<tag>` or
+ * `<image>:<tag>@sha256:<64 hex>` (never untagged or `latest`); returns the problems.
+ */
+function baseImageProblems(dockerfile: string): string[] {
+  const all = instructions(dockerfile);
+  const defaults = new Map<string, string>();
+  for (const m of all.map((i) => /^ARG (\w+)=(\S+)$/.exec(i))) if (m) defaults.set(m[1], m[2]);
+  const problems: string[] = [];
+  for (const from of all.filter((i) => i.startsWith('FROM '))) {
+    const arg = /^FROM \$\{(\w+)\}( AS [\w-]+)?$/.exec(from)?.[1];
+    const image = arg === undefined ? undefined : defaults.get(arg);
+    if (image === undefined) problems.push(`${from}: not a build argument with a default`);
+    else if (!/^[\w.-]+(:\d+)?(\/[\w.${}-]+)+:[\w.${}-]+(@sha256:[a-f0-9]{64})?$/.test(image) || /:latest(@|$)/.test(image)) problems.push(`${from}: ${image} is not <image>:<tag>[@sha256:<digest>]`);
+  }
+  return problems;
+}
+
+describe('base images', () => {
+  it.each(['runtimes/kiro/Dockerfile', 'oab/Dockerfile'])('%s names each base image by a build argument with a tag (digest optional)', (file) => {
+    expect(baseImageProblems(readFileSync(join(__dirname, '../..', file), 'utf8'))).toEqual([]);
+  });
+
+  it('accepts a digest-pinned default, and rejects a literal FROM, an untagged image and latest', () => {
+    const digest = `sha256:${'0'.repeat(64)}`;
+    expect(baseImageProblems(`ARG BASE=public.ecr.aws/amazonlinux/amazonlinux:2023@${digest}\nFROM \${BASE} AS build\n`)).toEqual([]);
+    expect(baseImageProblems('FROM public.ecr.aws/amazonlinux/amazonlinux:2023\n')).toHaveLength(1);
+    expect(baseImageProblems('ARG BASE=public.ecr.aws/amazonlinux/amazonlinux\nFROM ${BASE}\n')).toHaveLength(1);
+    expect(baseImageProblems('ARG BASE=public.ecr.aws/amazonlinux/amazonlinux:latest\nFROM ${BASE}\n')).toHaveLength(1);
+  });
+
+  it('the OAB Dockerfile has no errors or warnings from the linter either', () => {
+    const oab = readFileSync(join(__dirname, '../../oab/Dockerfile'), 'utf8');
+    expect(validate(oab, STRICT).map((d) => `${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`)).toEqual([]);
+  });
+});
+
 describe('runtime image Dockerfile', () => {
   it('has no errors or warnings from the Docker language service linter (dockerfile-utils)', () => {
     expect(validate(DOCKERFILE, STRICT).map((d) => `${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`)).toEqual([]);
