@@ -122,7 +122,7 @@ afterAll(() => {
 
 describe('the npm package', () => {
   test('holds the built library, its typings, the jsii assembly, the bridge and the runtime build context, and nothing else', () => {
-    for (const file of ['package.json', 'LICENSE', 'README.md', '.jsii', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bridge.js',
+    for (const file of ['package.json', 'LICENSE', 'README.md', '.jsii', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bridge.js', 'dist/bridge.packages.json',
       'runtimes/kiro/Dockerfile', 'runtimes/kiro/bin/entrypoint', 'runtimes/kiro/app/acp-session.js',
       'runtimes/kiro/app/contract-server.js', 'runtimes/kiro/app/state-sync.js', 'oab/Dockerfile',
       'node_modules/smol-toml/package.json']) {
@@ -166,7 +166,8 @@ describe('the npm package', () => {
     const images = Object.values(assets.dockerImages as Record<string, { source: { directory: string } }>).map((a) => join(outdir, a.source.directory));
     const kiro = images.find((dir) => existsSync(join(dir, 'bin', 'entrypoint')));
     expect(kiro).toBeDefined();
-    expect(readdirSync(join(kiro!, 'app')).sort()).toEqual(['acp-session.js', 'contract-server.js', 'state-sync.js']);
+    expect(readdirSync(join(kiro!, 'app')).sort()).toEqual(['acp-session.js', 'acp-session.packages.json', 'contract-server.js',
+      'contract-server.packages.json', 'state-sync.js', 'state-sync.packages.json']);
     const oab = images.find((dir) => existsSync(join(dir, 'bridge.js')));
     expect(oab && readFileSync(join(oab, 'bridge.js'))).toEqual(readFileSync(join(app, 'node_modules', 'openab-agentcore', 'dist', 'bridge.js')));
   }, TIMEOUT_MS);
