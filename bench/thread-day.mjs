@@ -63,6 +63,9 @@ const TURN_MS = sim(2);
 const IDLE_DETACH_S = 1;
 
 const work = mkdtempSync(join(tmpdir(), 'openab-thread-day-'));
+/** What the runtime image installs as /app/bin/acp-session, pointing at this node. */
+const launcher = join(work, 'acp-session');
+writeFileSync(launcher, `#!/bin/sh\nexec ${NODE} ${LAUNCHER} "$@"\n`, { mode: 0o755 });
 const children = new Set();
 const log = (s) => process.stderr.write(`${s}\n`);
 
@@ -84,8 +87,6 @@ async function startEmulator(name, busy) {
 }
 
 function spawnBridge(emu, mode, n) {
-  const launcher = join(work, 'acp-session');
-  writeFileSync(launcher, `#!/bin/sh\nexec ${NODE} ${LAUNCHER} "$@"\n`, { mode: 0o755 });
   const child = track(
     spawn(NODE, [
       BRIDGE,

@@ -7,8 +7,9 @@
  *
  * Only the envelope is read. A prompt's method and id are found in the first bytes
  * (every client writes `jsonrpc`, `id`, `method` before `params`), with a whole parse
- * as the fallback for an unusual order; an answer to a prompt is small, so only lines
- * under {@link MAX_ANSWER_BYTES} are parsed as candidate answers.
+ * as the fallback for an unusual order. An answer to a prompt is small and has no method,
+ * so only lines under {@link MAX_ANSWER_BYTES} with no method in their first bytes are
+ * parsed as candidate answers: the notifications a turn streams are not.
  */
 
 /** How far into a message the envelope is looked for. */
@@ -69,9 +70,19 @@ export function promptId(message: Buffer): string | undefined {
 /** The id of a response (no method, a result or an error), as a key; undefined for anything else. */
 export function answerId(message: Buffer): string | undefined {
   if (message.length >= MAX_ANSWER_BYTES) return undefined;
+  // A turn streams notifications, each naming its method before anything else: not parsed
+  // here. (A method nested in an answer's result comes after "result", so answers still are.)
+  if (methodFirst(message.toString('latin1', 0, Math.min(message.length, HEAD_BYTES)))) return undefined;
   const parsed = parseObject(message);
   if (!parsed || 'method' in parsed || !('result' in parsed || 'error' in parsed)) return undefined;
   return keyOf(parsed.id);
+}
+
+function methodFirst(head: string): boolean {
+  const method = head.search(ANY_METHOD);
+  if (method < 0) return false;
+  const outcome = head.search(/"(result|error)"\s*:/);
+  return outcome < 0 || method < outcome;
 }
 
 function parseObject(message: Buffer): Record<string, unknown> | undefined {

@@ -54,6 +54,10 @@ describe('reading the envelope', () => {
 
   test('answers are responses only, and not read at or above the size bound', () => {
     expect(answerId(answer(5))).toBe('number:5');
+    // What a turn streams names its method first: skipped without a parse.
+    expect(answerId(line({ jsonrpc: '2.0', method: 'session/update', params: { sessionId: 's', update: { id: 5, result: 1 } } }))).toBeUndefined();
+    // A method named inside an answer's result does not hide the answer.
+    expect(answerId(line({ jsonrpc: '2.0', id: 6, result: { stopReason: 'end_turn', _meta: { method: 'x' } } }))).toBe('number:6');
     expect(answerId(Buffer.from('not json'))).toBeUndefined();
     expect(answerId(line({ jsonrpc: '2.0', id: 5, result: { text: 'a'.repeat(MAX_ANSWER_BYTES) } }))).toBeUndefined();
   });
