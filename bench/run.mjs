@@ -64,13 +64,16 @@ const STARTUP_TRIALS = int(opt['startup-trials'], 1);
 const SETTLE_S = int(opt['settle-s'], 0);
 const TRANSPORTS = opt.only.split(',').map((s) => s.trim()).filter(Boolean);
 for (const t of TRANSPORTS) if (!['plain', 'framed', 'sdk', 'direct'].includes(t)) die(`unknown transport ${t}`);
-const BRIDGE_NODE_ARGS = opt['bridge-node-args'].split(' ').filter(Boolean);
 /**
- * The bridge runs with the environment OabService deploys it with (`BRIDGE_ENV` in
- * lib/render/oab-command.ts), plus any `--bridge-env` (an A/B of allocator or runtime settings).
+ * The bridge runs with the environment and node options OabService deploys it with
+ * (`BRIDGE_ENV`, `BRIDGE_NODE_OPTIONS` in lib/render/oab-command.ts), plus any `--bridge-env`
+ * and `--bridge-node-args` (an A/B of allocator or runtime settings).
  */
+const DEPLOYED = opt['no-deployed-env'] ? { BRIDGE_ENV: {}, BRIDGE_NODE_OPTIONS: [] } : await deployedBridgeSettings();
+/** The node options the bridge is deployed with, then any `--bridge-node-args`. */
+const BRIDGE_NODE_ARGS = [...DEPLOYED.BRIDGE_NODE_OPTIONS, ...opt['bridge-node-args'].split(' ').filter(Boolean)];
 const BRIDGE_ENV = {
-  ...(opt['no-deployed-env'] ? {} : await deployedBridgeEnv()),
+  ...DEPLOYED.BRIDGE_ENV,
   ...Object.fromEntries(
   opt['bridge-env'].map((kv) => {
     const at = kv.indexOf('=');
@@ -80,11 +83,11 @@ const BRIDGE_ENV = {
   ),
 };
 
-async function deployedBridgeEnv() {
+/** What lib/render/oab-command.ts renders for every bridge: its environment and node options. */
+async function deployedBridgeSettings() {
   const source = readFileSync(join(ROOT, 'lib', 'render', 'oab-command.ts'), 'utf8');
   const { code } = transformSync(source, { loader: 'ts', format: 'esm' });
-  const { BRIDGE_ENV: env } = await import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
-  return env;
+  return import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
 }
 
 /** AgentCore's limits: 250 client frames/s of at most 64 KiB (channel byte included). */
@@ -772,7 +775,7 @@ async function main() {
     when: new Date().toISOString(),
     durationS: round((performance.now() - started) / 1000, 1),
     machine: { ...mach, othersBefore: loadBefore, othersDuring: loadDuring, othersAfter: loadAfter },
-    settings: { bridge: BRIDGE, bridgeEnv: BRIDGE_ENV, reps: REPS, samples: SAMPLES, warmup: WARMUP, bytes: BYTES, burst: BURST, startupTrials: STARTUP_TRIALS, transports: TRANSPORTS, ceilingMBps: CEILING_MBPS, targets: TARGETS },
+    settings: { bridge: BRIDGE, bridgeEnv: BRIDGE_ENV, bridgeNodeArgs: BRIDGE_NODE_ARGS, reps: REPS, samples: SAMPLES, warmup: WARMUP, bytes: BYTES, burst: BURST, startupTrials: STARTUP_TRIALS, transports: TRANSPORTS, ceilingMBps: CEILING_MBPS, targets: TARGETS },
     startup,
     naiveSdkRelay: naive,
     medians: byKind,

@@ -4,7 +4,7 @@
  * for every CDK language, and a test keeps the two lists equal.
  */
 
-import type { Duration } from 'aws-cdk-lib';
+import type { Duration, Size } from 'aws-cdk-lib';
 
 /** What the bridge does on `session/cancel` (`--cancel-strategy`). */
 export enum CancelStrategy {
@@ -55,10 +55,20 @@ export interface BridgeOptions {
    */
   readonly idleDetach?: Duration;
   /**
+   * The largest JSON-RPC message a bridge accepts either way (`--max-message-bytes`), from
+   * 64 KiB to 64 MiB. A larger prompt is answered with an error naming this limit, and a
+   * larger answer from the agent becomes one. It bounds each bridge's memory: the task must
+   * hold `pool.maxSessions` bridges at their peak, about 5 MiB per MiB of this limit each
+   * (see `memoryLimitMiB`). ACP carries images inline as base64, so a prompt with one 5 MB
+   * image is about 7 MB.
+   * @default Size.mebibytes(16)
+   */
+  readonly maxMessageSize?: Size;
+  /**
    * More bridge options, appended to its command line as given (see `node dist/bridge.js --help`),
    * e.g. `['--launcher', 'none']`. Not the options OabService renders itself (`--runtime-arn`,
    * `--qualifier`, `--shell-command`, `--cancel-strategy`, `--log-level`, `--log-file`,
-   * `--idle-detach`): set their props instead.
+   * `--idle-detach`, `--max-message-bytes`): set their props instead.
    * @default - none
    */
   readonly extraArgs?: string[];

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, type Size, SizeRoundingBehavior, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -33,7 +33,8 @@ import {
   validateOabConfig,
 } from './render/oab-config';
 import { BridgeLogLevel, type BridgeOptions, CancelStrategy } from './bridge-options';
-import { DEFAULT_IDLE_DETACH_SECONDS, MAX_IDLE_DETACH_SECONDS } from '../shared/contract/bridge-cli';
+import { DEFAULT_IDLE_DETACH_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, MAX_IDLE_DETACH_SECONDS, maxMessageBytesProblem } from '../shared/contract/bridge-cli';
+import { bridgePeakMiB, OAB_DEFAULT_MAX_SESSIONS, requiredTaskMemoryMiB } from './render/task-memory';
 import {
   CANCEL_STRATEGIES,
   LOG_LEVELS,
@@ -196,7 +197,9 @@ export interface OabServiceOptions {
    */
   readonly cpu?: number;
   /**
-   * @default 1024
+   * The task's memory. It must hold OAB and `pool.maxSessions` bridges at their peak (each
+   * holding a message of `bridge.maxMessageSize`): a smaller value is refused at synth.
+   * @default - the smallest Fargate size for `cpu` that holds them (2048 with the defaults)
    */
   readonly memoryLimitMiB?: number;
   /**
@@ -277,6 +280,7 @@ export class OabService extends Construct {
       logFile: props.bridge?.logFile ?? BRIDGE_LOG_FIFO,
       qualifier: props.bridge?.qualifier ?? DEFAULT_QUALIFIER,
       idleDetachSeconds: idleDetachSeconds(props.bridge?.idleDetach, props.runtime.idleSessionTimeout),
+      maxMessageBytes: maxMessageBytes(props.bridge?.maxMessageSize),
       extraArgs: props.bridge?.extraArgs,
     };
     // The chat settings pass as given; the tokens become the names of the variables ECS fills.
@@ -319,7 +323,7 @@ export class OabService extends Construct {
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: props.cpu ?? 512,
-      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      memoryLimitMiB: props.memoryLimitMiB ?? defaultMemoryMiB(props),
       runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
 
@@ -543,6 +547,11 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
     problems.push(`bridge.logFile must be an absolute path without spaces or "$", got "${b.logFile}"`);
   }
   problems.push(...validateIdleDetach(b.idleDetach, props.runtime.idleSessionTimeout));
+  if (b.maxMessageSize !== undefined && !b.maxMessageSize.isUnresolved()) {
+    const bytes = b.maxMessageSize.toBytes({ rounding: SizeRoundingBehavior.NONE });
+    const problem = maxMessageBytesProblem(bytes, 'bridge.maxMessageSize');
+    if (problem) problems.push(problem.replace(/got .*$/, `got ${bytes} bytes`));
+  }
   (b.extraArgs ?? []).forEach((arg, i) => {
     if (Token.isUnresolved(arg)) return;
     // eslint-disable-next-line no-control-regex
@@ -583,13 +592,19 @@ export function validateOabServiceProps(props: OabServiceProps, bundlePath: stri
   }
 
   const cpu = props.cpu ?? 512;
-  const memory = props.memoryLimitMiB ?? 1024;
   const size = FARGATE_SIZES[cpu];
+  const needed = neededMemoryMiB(props);
   if (!size) {
     problems.push(`cpu must be one of ${Object.keys(FARGATE_SIZES).join(', ')} (Fargate CPU units), got ${cpu}`);
-  } else if (!size.includes(memory)) {
+  } else if (props.memoryLimitMiB === undefined) {
+    if (needed > size[size.length - 1]) {
+      problems.push(`cpu ${cpu} allows at most ${size[size.length - 1]} MiB, and the task needs ${needed} MiB (${memoryBreakdown(props)}): choose a larger cpu, fewer pool.maxSessions or a smaller bridge.maxMessageSize`);
+    }
+  } else if (!size.includes(props.memoryLimitMiB)) {
     const allowed = size.length <= 4 ? `one of ${size.join(', ')}` : `from ${size[0]} to ${size[size.length - 1]} in steps of ${size[1] - size[0]}`;
-    problems.push(`memoryLimitMiB must be ${allowed} for cpu ${cpu} (Fargate), got ${memory}`);
+    problems.push(`memoryLimitMiB must be ${allowed} for cpu ${cpu} (Fargate), got ${props.memoryLimitMiB}`);
+  } else if (props.memoryLimitMiB < needed) {
+    problems.push(`memoryLimitMiB (${props.memoryLimitMiB}) cannot hold ${memoryBreakdown(props)}: ${needed} MiB at least; raise it, or lower pool.maxSessions or bridge.maxMessageSize`);
   }
 
   if (props.persistThreadMap === false) {
@@ -637,6 +652,32 @@ function validateAllowlist<K extends string>(
  * not say). Letting go early costs a reattach of a few hundred milliseconds on the next
  * message; letting go late keeps an idle microVM alive longer.
  */
+function maxMessageBytes(given: Size | undefined): number {
+  return given === undefined || given.isUnresolved() ? DEFAULT_MAX_MESSAGE_BYTES : given.toBytes({ rounding: SizeRoundingBehavior.NONE });
+}
+
+function maxSessionsOf(props: OabServiceProps): number {
+  const n = props.pool?.maxSessions;
+  return n === undefined || Token.isUnresolved(n) ? OAB_DEFAULT_MAX_SESSIONS : n;
+}
+
+/** What the task must hold at once: OAB and every session's bridge at its peak. */
+function neededMemoryMiB(props: OabServiceProps): number {
+  return requiredTaskMemoryMiB(maxSessionsOf(props), maxMessageBytes(props.bridge?.maxMessageSize));
+}
+
+function memoryBreakdown(props: OabServiceProps): string {
+  const peak = bridgePeakMiB(maxMessageBytes(props.bridge?.maxMessageSize));
+  return `OAB and ${maxSessionsOf(props)} bridges (pool.maxSessions) at ${peak} MiB each with bridge.maxMessageSize ${maxMessageBytes(props.bridge?.maxMessageSize)} bytes`;
+}
+
+/** The smallest Fargate memory for the task's cpu that holds what it needs. */
+function defaultMemoryMiB(props: OabServiceProps): number {
+  const sizes = FARGATE_SIZES[props.cpu ?? 512] ?? [];
+  const needed = neededMemoryMiB(props);
+  return sizes.find((m) => m >= needed) ?? sizes[sizes.length - 1];
+}
+
 function idleDetachSeconds(given: Duration | undefined, idleTimeout: Duration | undefined): number {
   if (given !== undefined && !given.isUnresolved()) return Math.round(given.toSeconds({ integral: false }));
   if (idleTimeout === undefined || idleTimeout.isUnresolved()) return DEFAULT_IDLE_DETACH_SECONDS;

@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { isValidRegion, parseRuntimeArn, type RuntimeArn } from '../../shared/contract/runtime-arn';
 import { DEFAULT_LAUNCHER } from '../../shared/contract/runtime-env';
-import { CANCEL_STRATEGIES, type CancelStrategy, DEFAULT_IDLE_DETACH_SECONDS, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, MAX_IDLE_DETACH_SECONDS, type LogLevel, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
+import { CANCEL_STRATEGIES, type CancelStrategy, DEFAULT_IDLE_DETACH_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND, LOG_LEVELS, MAX_IDLE_DETACH_SECONDS, type LogLevel, maxMessageBytesProblem, QUALIFIER_PATTERN, shellCommandProblem } from '../../shared/contract/bridge-cli';
 
 export interface BridgeConfig {
   readonly runtime: RuntimeArn;
@@ -21,6 +21,8 @@ export interface BridgeConfig {
   readonly launcher?: string;
   /** Seconds without traffic before the bridge detaches from the shell; 0: never. */
   readonly idleDetachSeconds: number;
+  /** The largest message accepted either way; a larger one is refused and answered for. */
+  readonly maxMessageBytes: number;
 }
 
 export type ParsedArgs =
@@ -56,6 +58,9 @@ Options:
                               go of the shell (the agent keeps running) so the runtime session can
                               idle out; the next message reattaches or restarts the agent and
                               reloads its conversation. 0: never (default: ${DEFAULT_IDLE_DETACH_SECONDS})
+  --max-message-bytes <n>     the largest JSON-RPC message accepted either way, in bytes; a larger
+                              request is answered with an error, a larger answer from the agent
+                              becomes one (default: ${DEFAULT_MAX_MESSAGE_BYTES}, 16 MiB; 65536 to 67108864)
   --help                      show this help
   --version                   show the version
 
@@ -82,6 +87,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         'log-file': { type: 'string' },
         launcher: { type: 'string' },
         'idle-detach': { type: 'string' },
+        'max-message-bytes': { type: 'string' },
         help: { type: 'boolean' },
         version: { type: 'boolean' },
       },
@@ -144,6 +150,11 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     return { kind: 'error', message: `--idle-detach must be a whole number of seconds from 0 to ${MAX_IDLE_DETACH_SECONDS}, got "${idleText}"` };
   }
 
+  const maxText = (values['max-message-bytes'] as string | undefined) ?? String(DEFAULT_MAX_MESSAGE_BYTES);
+  const maxMessageBytes = /^\d+$/.test(maxText) ? Number(maxText) : NaN;
+  const maxProblem = maxMessageBytesProblem(maxMessageBytes);
+  if (maxProblem) return { kind: 'error', message: maxProblem.replace(/got .*$/, `got "${maxText}"`) };
+
   const endpointText = (values['endpoint-url'] as string | undefined)
     ?? nonEmpty(env.AWS_ENDPOINT_URL_BEDROCK_AGENTCORE)
     ?? `https://bedrock-agentcore.${region}.amazonaws.com`;
@@ -165,6 +176,7 @@ export function parseBridgeArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
       logFile,
       launcher: launcherText === 'none' ? undefined : launcherText,
       idleDetachSeconds,
+      maxMessageBytes,
     },
   };
 }

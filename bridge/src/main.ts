@@ -5,7 +5,8 @@ import { BRIDGE_VERSION, Bridge } from './acp/bridge';
 import { parseBridgeArgs, USAGE } from './args';
 import { createLogger, type Logger } from './logger';
 import { errorResponse, INVALID_REQUEST } from './jsonrpc';
-import { MAX_CLIENT_LINE_BYTES, readClientLines, StdoutWriter } from './acp/stdio';
+import { readClientLines, StdoutWriter } from './acp/stdio';
+import { refuseOversize } from '../../shared/oversize';
 import { credentialChain } from './credentials';
 
 function fail(message: string): never {
@@ -74,11 +75,16 @@ function main(): void {
     cancelStrategy: config.cancelStrategy,
   });
 
-  readClientLines(process.stdin, {
+  const limit = config.maxMessageBytes;
+  readClientLines(process.stdin, limit, {
     onLine: (line) => bridge.onClientLine(line),
-    onOverflow: (bytes) => {
-      logger.warn('client-line-too-long', { bytes, limit: MAX_CLIENT_LINE_BYTES });
-      out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: message larger than ${MAX_CLIENT_LINE_BYTES} bytes`));
+    onOverflow: (bytes, head) => {
+      // Whoever waits for the refused message hears so now: the client for its request, the agent for its answer.
+      const r = refuseOversize(head, bytes, limit);
+      logger.warn('client-message-too-large', { bytes, limit, method: r.method, answered: r.inPlace ? 'agent' : r.toSender ? 'client' : 'nobody' });
+      if (r.toSender) out.write(r.toSender);
+      else if (r.inPlace) bridge.onClientLine(r.inPlace.subarray(0, r.inPlace.length - 1));
+      else if (r.method === undefined) out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: the message is ${bytes} bytes, more than the ${limit} bytes the bridge accepts (--max-message-bytes)`));
     },
     onEnd: () => void bridge.onClientEnd('stdin closed'),
   });

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Size, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
@@ -67,6 +67,7 @@ export class OabAgentCoreStack extends Stack {
       logRetention: s.logRetentionDays,
       cpu: s.cpu,
       memoryLimitMiB: s.memoryLimitMiB,
+      bridge: s.maxMessageMiB === undefined ? undefined : { maxMessageSize: Size.mebibytes(s.maxMessageMiB) },
       openabVersion: s.openabVersion,
     });
 

@@ -71,8 +71,10 @@ export interface StageSettings {
   readonly logRetentionDays?: number;
   /** @default 512 */
   readonly cpu?: number;
-  /** @default 1024 */
+  /** @default - the smallest Fargate size for `cpu` that holds `maxSessions` bridges at their peak and OAB */
   readonly memoryLimitMiB?: number;
+  /** The largest message a bridge accepts either way, in MiB (1 to 64). @default 16 */
+  readonly maxMessageMiB?: number;
   /** @default - OAB's default (10) */
   readonly maxSessions?: number;
   /** @default - OAB's default (4) */
@@ -111,6 +113,7 @@ const KEYS: Record<keyof StageSettings, Kind> = {
   logRetentionDays: 'number',
   cpu: 'number',
   memoryLimitMiB: 'number',
+  maxMessageMiB: 'number',
   maxSessions: 'number',
   sessionTtlHours: 'number',
   openabVersion: 'string',
@@ -170,6 +173,10 @@ export function validateStageSettings(stage: string, settings: Record<string, un
   const retention = settings.logRetentionDays;
   if (typeof retention === 'number' && !(Object.values(RetentionDays) as unknown[]).includes(retention)) {
     problems.push(`${stage}.logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …), got ${retention}`);
+  }
+  const maxMessage = settings.maxMessageMiB;
+  if (typeof maxMessage === 'number' && !(Number.isInteger(maxMessage) && maxMessage >= 1 && maxMessage <= 64)) {
+    problems.push(`${stage}.maxMessageMiB must be a whole number of MiB from 1 to 64, got ${maxMessage}`);
   }
   if (settings.discordSecret === undefined && settings.slackSecret === undefined) {
     problems.push(`${stage}: set discordSecret or slackSecret (OAB needs a chat platform)`);

@@ -27,7 +27,17 @@ export const BRIDGE_INHERIT_ENV = ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AW
  * runs a bridge per thread, and the fixed threshold keeps about 6 MiB less resident in
  * each when idle (measured by `npm run bench`, which runs the bridge with these too).
  */
-export const BRIDGE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '131072' };
+export const BRIDGE_ENV: Readonly<Record<string, string>> = { MALLOC_MMAP_THRESHOLD_: '65536' };
+/**
+ * Node options for every bridge process, before the bridge's path (measured by `npm run
+ * bench`, which runs the bridge with these too):
+ * - `--expose-gc` gives the bridge V8's collector, which it runs once after a large message
+ *   so the buffers it leaves are returned at once rather than whenever V8 next collects,
+ *   which an idle bridge may not do for minutes (bridge/src/release-memory.ts);
+ * - `--max-semi-space-size=1` (MiB) keeps V8's young generation from growing to 16 MiB
+ *   during a large transfer and staying that size afterwards.
+ */
+export const BRIDGE_NODE_OPTIONS: readonly string[] = ['--expose-gc', '--max-semi-space-size=1'];
 
 export interface BridgeCommandOptions {
   readonly runtimeArn: string;
@@ -38,6 +48,8 @@ export interface BridgeCommandOptions {
   readonly logFile: string;
   /** `--idle-detach`, in seconds. */
   readonly idleDetachSeconds: number;
+  /** `--max-message-bytes`. */
+  readonly maxMessageBytes: number;
   /** @default '/app/bridge.js' */
   readonly bridgePath?: string;
   /** More bridge options, appended as given. @default - none */
@@ -58,6 +70,7 @@ export const RENDERED_BRIDGE_OPTIONS: Readonly<Record<string, string>> = {
   '--log-level': 'bridge.logLevel',
   '--log-file': 'bridge.logFile',
   '--idle-detach': 'bridge.idleDetach',
+  '--max-message-bytes': 'bridge.maxMessageSize',
 };
 
 /** `[agent] command` and `args` for OAB: plain node running the bundled bridge. */
@@ -65,6 +78,7 @@ export function bridgeCommand(o: BridgeCommandOptions): { command: string; args:
   return {
     command: 'node',
     args: [
+      ...BRIDGE_NODE_OPTIONS,
       o.bridgePath ?? BRIDGE_PATH,
       '--runtime-arn', o.runtimeArn,
       '--qualifier', o.qualifier,
@@ -73,6 +87,7 @@ export function bridgeCommand(o: BridgeCommandOptions): { command: string; args:
       '--log-level', o.logLevel,
       '--log-file', o.logFile,
       '--idle-detach', String(o.idleDetachSeconds),
+      '--max-message-bytes', String(o.maxMessageBytes),
       ...(o.extraArgs ?? []),
     ],
   };

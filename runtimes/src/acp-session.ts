@@ -12,10 +12,11 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeSync } from 'node:fs';
 import { constants } from 'node:os';
 import { dirname } from 'node:path';
-import { LineSplitter } from '../../shared/line-splitter';
+import { LineSplitter, OVERFLOW_HEAD_BYTES } from '../../shared/line-splitter';
 import { LinkEndpoint } from '../../shared/link/link-endpoint';
 import { isLinkLine } from '../../shared/link/link-frame';
-import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES } from '../../shared/link/link-probe';
+import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES, probeLimit } from '../../shared/link/link-probe';
+import { refuseOversize } from '../../shared/oversize';
 import { agentSetupHooks } from './agent-setup';
 import { TurnTracker } from './turn-tracker';
 import { createLogger, type Logger } from './log';
@@ -93,10 +94,20 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   };
 
   // Agent → bridge.
+  // The bridge's own limit (from its probe) applies to what it is sent: a larger message is
+  // refused here, whole, where its envelope can be read, instead of stalling the link.
+  let maxMessageBytes = MAX_LINK_MESSAGE_BYTES;
+  const refuse = (head: Buffer, bytes: number) => {
+    const r = refuseOversize(head, bytes, maxMessageBytes);
+    log.warn('agent-message-too-large', { bytes, limit: maxMessageBytes, method: r.method });
+    if (r.inPlace) link.send(r.inPlace.subarray(0, r.inPlace.length - 1));
+    if (r.toSender) agentIn.write(r.toSender);
+  };
   const fromAgent = new LineSplitter(MAX_LINK_MESSAGE_BYTES);
   agentOut.on('data', (chunk: Buffer) => {
     for (const item of fromAgent.push(chunk)) {
-      if (item.kind === 'overflow') log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_LINK_MESSAGE_BYTES });
+      if (item.kind === 'overflow') refuse(item.head, item.bytes);
+      else if (item.line.length > maxMessageBytes) refuse(item.line.subarray(0, OVERFLOW_HEAD_BYTES), item.line.length);
       else if (item.line.length > 0) {
         if (turns.fromAgent(item.line) === 'idle') onTurnsDone();
         link.send(item.line);
@@ -134,8 +145,9 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   const onBridgeLine = (line: Buffer) => {
     if (!isLinkLine(line)) {
       if (line.includes(LINK_PROBE_METHOD)) {
+        maxMessageBytes = probeLimit(line) ?? MAX_LINK_MESSAGE_BYTES;
         link.greetNewPeer(LINK_VERSION);
-        log.info('bridge-hello', { nextSeq: link.nextSequence });
+        log.info('bridge-hello', { nextSeq: link.nextSequence, maxMessageBytes });
       }
       return;
     }

@@ -3,6 +3,7 @@
  * write that command line (lib/), so a deployment is checked at synth time against
  * exactly what the bridge will accept when OAB starts it. Pure.
  */
+import { MAX_LINK_MESSAGE_BYTES } from '../link/link-probe';
 
 /** `--shell-command`: what the shell runs, Kiro CLI in ACP mode unless told otherwise. */
 export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
@@ -24,6 +25,25 @@ export type CancelStrategy = (typeof CANCEL_STRATEGIES)[number];
 export const DEFAULT_IDLE_DETACH_SECONDS = 120;
 /** The longest `--idle-detach`: a runtime session lives at most 8 hours. */
 export const MAX_IDLE_DETACH_SECONDS = 8 * 3600;
+
+/**
+ * `--max-message-bytes`: the largest JSON-RPC message the bridge accepts either way. A
+ * bridge's memory peaks at a few times its largest message, and OAB runs one bridge per
+ * thread, so the limit is what bounds a task's memory. 16 MiB holds a prompt with two
+ * images at the model APIs' 5 MB per image (base64 adds a third) and a large pasted log;
+ * the most is what the runtime's launcher accepts.
+ */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+export const MIN_MAX_MESSAGE_BYTES = 64 * 1024;
+export const MAX_MAX_MESSAGE_BYTES = MAX_LINK_MESSAGE_BYTES;
+
+/** What is wrong with a `--max-message-bytes` value, named as `name`, or undefined. */
+export function maxMessageBytesProblem(value: number, name = '--max-message-bytes'): string | undefined {
+  if (!Number.isInteger(value) || value < MIN_MAX_MESSAGE_BYTES || value > MAX_MAX_MESSAGE_BYTES) {
+    return `${name} must be a whole number of bytes from ${MIN_MAX_MESSAGE_BYTES} (64 KiB) to ${MAX_MAX_MESSAGE_BYTES} (64 MiB), got ${String(value)}`;
+  }
+  return undefined;
+}
 
 /** `--log-level`. */
 export const LOG_LEVELS = ['error', 'warn', 'info', 'debug'] as const;

@@ -25,6 +25,8 @@ export interface LinkFrame {
 }
 
 const PREFIX = Buffer.from(LINK_PREFIX);
+/** The most a frame adds to its payload: the prefix, the header (searched this far) and the newline. */
+export const LINK_FRAME_OVERHEAD_BYTES = LINK_PREFIX.length + 64 + 1;
 const KINDS = new Set(['D', 'A', 'H', 'R']);
 
 export function encodeLinkFrame(kind: LinkKind, seq: number, ack: number, payload: Buffer = EMPTY): Buffer {
@@ -43,7 +45,7 @@ export function decodeLinkFrame(line: Buffer): LinkFrame | undefined {
   if (!isLinkLine(line)) return undefined;
   // Header: kind|seq|ack|crc| — find the four separators after the prefix.
   const seps: number[] = [];
-  for (let i = PREFIX.length; i < line.length && seps.length < 4 && i < PREFIX.length + 64; i++) {
+  for (let i = PREFIX.length; i < line.length && seps.length < 4 && i < LINK_FRAME_OVERHEAD_BYTES - 1; i++) {
     if (line[i] === 0x7c) seps.push(i);
   }
   if (seps.length < 4) return undefined;

@@ -35,3 +35,17 @@ export function parseHello(payload: Buffer): Hello | undefined {
   }
   return undefined;
 }
+
+/**
+ * The largest message the probing bridge accepts (`params.maxMessageBytes` of its probe),
+ * or undefined when the probe does not say (an older bridge) or says something unusable.
+ */
+export function probeLimit(probe: Buffer): number | undefined {
+  try {
+    const m = JSON.parse(probe.toString('utf8')) as { params?: { maxMessageBytes?: unknown } };
+    const v = m.params?.maxMessageBytes;
+    return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 && v <= MAX_LINK_MESSAGE_BYTES ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

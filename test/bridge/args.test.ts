@@ -28,6 +28,7 @@ describe('bridge arguments', () => {
     expect(c.cancelStrategy).toBe('stop');
     expect(c.logLevel).toBe('info');
     expect(c.idleDetachSeconds).toBe(120);
+    expect(c.maxMessageBytes).toBe(16 * 1024 * 1024);
     expect(c.endpointUrl).toBe('https://bedrock-agentcore.us-west-2.amazonaws.com');
     expect(c.runtime.accountId).toBe('123456789012');
   });
@@ -36,11 +37,11 @@ describe('bridge arguments', () => {
     const c = config([
       '--runtime-arn', ARN, '--region', 'us-west-2', '--qualifier', 'prod', '--shell-command', '/opt/bin/agent acp',
       '--cancel-strategy', 'noop', '--endpoint-url', 'http://127.0.0.1:9000', '--log-level', 'debug', '--log-file', '/tmp/b.log',
-      '--idle-detach', '0',
+      '--idle-detach', '0', '--max-message-bytes', '65536',
     ]);
     expect(c).toMatchObject({
       qualifier: 'prod', shellCommand: '/opt/bin/agent acp', cancelStrategy: 'noop',
-      endpointUrl: 'http://127.0.0.1:9000', logLevel: 'debug', logFile: '/tmp/b.log', idleDetachSeconds: 0,
+      endpointUrl: 'http://127.0.0.1:9000', logLevel: 'debug', logFile: '/tmp/b.log', idleDetachSeconds: 0, maxMessageBytes: 65536,
     });
   });
 
@@ -76,6 +77,9 @@ describe('bridge arguments', () => {
     [['--runtime-arn', ARN, '--idle-detach', '1.5'], '--idle-detach must be a whole number of seconds from 0 to 28800, got "1.5"'],
     [['--runtime-arn', ARN, '--idle-detach=-1'], '--idle-detach must be a whole number of seconds'],
     [['--runtime-arn', ARN, '--idle-detach', '28801'], '--idle-detach must be a whole number of seconds from 0 to 28800, got "28801"'],
+    [['--runtime-arn', ARN, '--max-message-bytes', '16MiB'], '--max-message-bytes must be a whole number of bytes from 65536 (64 KiB) to 67108864 (64 MiB), got "16MiB"'],
+    [['--runtime-arn', ARN, '--max-message-bytes', '65535'], '--max-message-bytes must be a whole number of bytes from 65536 (64 KiB) to 67108864 (64 MiB), got "65535"'],
+    [['--runtime-arn', ARN, '--max-message-bytes', '67108865'], 'got "67108865"'],
     [['--runtime-arn', ARN, '--endpoint-url', 'http://bedrock-agentcore.us-west-2.amazonaws.com'], '--endpoint-url may be http:// only for a loopback address (a local emulator), got "http://bedrock-agentcore.us-west-2.amazonaws.com"; use https://'],
     [['--runtime-arn', ARN, '--endpoint-url', 'http://10.0.0.5:8080'], 'only for a loopback address'],
     [['--runtime-arn', ARN, '--runtime-arn', 'arn:aws:bedrock-agentcore:us-west-2:123456789012:runtime/other-AbCdE12345'], '--runtime-arn is given twice; give each option once'],

@@ -136,6 +136,16 @@ describe('stage settings in cdk.json', () => {
       .toThrow(/dev\.fargateSpott is not a known setting[\s\S]*dev\.cpu must be a finite number, got "512"/);
   });
 
+  test('the message limit is a stage setting, in whole MiB, and sizes the task with it', () => {
+    expect(() => parseStages({ dev: { discordSecret: 'd', discordAllowedChannels: ['1'], maxMessageMiB: 0.5 } }))
+      .toThrow('dev.maxMessageMiB must be a whole number of MiB from 1 to 64, got 0.5');
+    const app = new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa: { discordSecret: 'd', discordAllowedChannels: ['1'], apiKeySecret: 'k', maxMessageMiB: 4, maxSessions: 10 } } } });
+    const [stack] = buildApp(app);
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { Memory: '1024' });
+    expect(JSON.stringify(template.toJSON())).toContain('--max-message-bytes\\", \\"4194304');
+  });
+
   test('a stage without a chat platform, an invalid retention or name is rejected', () => {
     expect(() => parseStages({ Dev: { logRetentionDays: 10 } }))
       .toThrow(/stage name "Dev" must match[\s\S]*Dev\.logRetentionDays must be a CloudWatch Logs retention[\s\S]*Dev: set discordSecret or slackSecret/);

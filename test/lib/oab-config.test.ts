@@ -25,6 +25,7 @@ const AGENT = {
     logLevel: 'info',
     logFile: BRIDGE_LOG_FIFO,
     idleDetachSeconds: 120,
+    maxMessageBytes: 16777216,
   }),
   inheritEnv: [...BRIDGE_INHERIT_ENV],
 };
@@ -66,6 +67,7 @@ describe('renderOabConfig', () => {
     expect(doc.agent).toEqual({
       command: 'node',
       args: [
+        '--expose-gc', '--max-semi-space-size=1',
         '/app/bridge.js',
         '--runtime-arn', RUNTIME_ARN,
         '--qualifier', 'DEFAULT',
@@ -74,6 +76,7 @@ describe('renderOabConfig', () => {
         '--log-level', 'info',
         '--log-file', '/tmp/openab/bridge-log.fifo',
         '--idle-detach', '120',
+        '--max-message-bytes', '16777216',
       ],
       inherit_env: ['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
     });

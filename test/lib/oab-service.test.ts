@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Size } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -62,7 +62,8 @@ describe('OabService', () => {
       RuntimePlatform: { CpuArchitecture: 'ARM64', OperatingSystemFamily: 'LINUX' },
       RequiresCompatibilities: ['FARGATE'],
       Cpu: '512',
-      Memory: '1024',
+      // Ten bridges (OAB's default pool) at their peak with 16 MiB messages, and OAB: more than 1 GiB.
+      Memory: '2048',
     });
     template.hasResourceProperties('AWS::ECS::Service', {
       DesiredCount: 1,
@@ -88,12 +89,14 @@ describe('OabService', () => {
     const config = renderedConfig(template);
     expect(config.agent.command).toBe('node');
     expect(config.agent.args).toEqual([
+      '--expose-gc', '--max-semi-space-size=1',
       '/app/bridge.js', '--runtime-arn', RUNTIME_ARN, '--qualifier', 'DEFAULT',
       '--shell-command', 'kiro-cli acp --trust-all-tools', '--cancel-strategy', 'stop',
       '--log-level', 'info', '--log-file', '/tmp/openab/bridge-log.fifo', '--idle-detach', '120',
+      '--max-message-bytes', '16777216',
     ]);
     expect(config.agent.inherit_env).toEqual(['AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_REGION', 'AWS_DEFAULT_REGION']);
-    expect(config.agent.env).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' });
+    expect(config.agent.env).toEqual({ MALLOC_MMAP_THRESHOLD_: '65536' });
     expect(config.discord).toEqual({ bot_token: '${DISCORD_BOT_TOKEN}', allowed_channels: ['123456789012345678'] });
   });
 
@@ -104,7 +107,7 @@ describe('OabService', () => {
     const template = Template.fromStack(stack);
     const config = renderedConfig(template);
     const runtimeId = logicalIdOf(template, 'AWS::BedrockAgentCore::Runtime');
-    expect(config.agent.args.slice(1, 3)).toEqual(['--runtime-arn', `<GetAtt:${runtimeId}.AgentRuntimeArn>`]);
+    expect(config.agent.args.slice(3, 5)).toEqual(['--runtime-arn', `<GetAtt:${runtimeId}.AgentRuntimeArn>`]);
     expect(config.agent.args).toContain('claude-code-acp');
     // allowEveryone is a synth-time decision, not an OAB setting.
     expect(config.slack).toEqual({ bot_token: '${SLACK_BOT_TOKEN}', app_token: '${SLACK_APP_TOKEN}' });
@@ -194,16 +197,52 @@ describe('OabService', () => {
     const { template } = oabTemplate({ bridge: { qualifier: 'canary', cancelStrategy: CancelStrategy.NOOP, logLevel: BridgeLogLevel.DEBUG } });
     const { command, args } = renderedConfig(template).agent;
     expect(command).toBe('node');
-    expect(args[0]).toBe('/app/bridge.js');
-    const parsed = parseBridgeArgs(args.slice(1), {});
+    // Node's options first (they are not the bridge's), then the bridge and its own.
+    expect(args.slice(0, 3)).toEqual(['--expose-gc', '--max-semi-space-size=1', '/app/bridge.js']);
+    const parsed = parseBridgeArgs(args.slice(3), {});
     expect(parsed.kind).toBe('run');
     expect(parsed.kind === 'run' && parsed.config).toMatchObject({ qualifier: 'canary', cancelStrategy: 'noop', logLevel: 'debug' });
+  });
+
+  describe('the task holds every session\'s bridge at its peak, as bounded by the message limit', () => {
+    const memoryOf = (extra: Extra) => {
+      const [td] = Object.values(oabTemplate(extra).template.findResources('AWS::ECS::TaskDefinition'));
+      return Number(td.Properties.Memory);
+    };
+
+    test('the default memory is the smallest Fargate size for the cpu that holds them', () => {
+      expect(memoryOf({ pool: { maxSessions: 3 } })).toBe(1024);
+      expect(memoryOf({ pool: { maxSessions: 10 }, bridge: { maxMessageSize: Size.mebibytes(4) } })).toBe(1024);
+      expect(memoryOf({ pool: { maxSessions: 30 } })).toBe(3072);
+      expect(memoryOf({ cpu: 1024, pool: { maxSessions: 30 } })).toBe(3072);
+    });
+
+    test('the message limit is rendered for the bridge', () => {
+      const { template } = oabTemplate({ bridge: { maxMessageSize: Size.mebibytes(4) } });
+      const args = renderedConfig(template).agent.args as string[];
+      expect(args[args.indexOf('--max-message-bytes') + 1]).toBe(String(4 * 1024 * 1024));
+    });
+
+    test('a memory that cannot hold them is refused, naming the props that decide it', () => {
+      expect(() => oab({ memoryLimitMiB: 1024 })).toThrow(
+        'memoryLimitMiB (1024) cannot hold OAB and 10 bridges (pool.maxSessions) at 93 MiB each with bridge.maxMessageSize 16777216 bytes: 1106 MiB at least; raise it, or lower pool.maxSessions or bridge.maxMessageSize',
+      );
+      expect(() => oab({ memoryLimitMiB: 1024, pool: { maxSessions: 8 } })).not.toThrow();
+      expect(() => oab({ cpu: 256, pool: { maxSessions: 40 } })).toThrow('cpu 256 allows at most 2048 MiB, and the task needs 3896 MiB');
+    });
+
+    test('a message limit outside what the bridge accepts is refused, naming the prop', () => {
+      expect(() => oab({ bridge: { maxMessageSize: Size.kibibytes(32) } })).toThrow(
+        'bridge.maxMessageSize must be a whole number of bytes from 65536 (64 KiB) to 67108864 (64 MiB), got 32768 bytes',
+      );
+      expect(() => oab({ bridge: { maxMessageSize: Size.mebibytes(65) } })).toThrow('got 68157440 bytes');
+    });
   });
 
   test('extraArgs cannot replace an option OabService renders: each rendered option is refused, naming its prop', () => {
     const { template } = oabTemplate({ bridge: { extraArgs: ['--launcher', 'none'] } });
     const args = renderedConfig(template).agent.args as string[];
-    const rendered = args.filter((a) => a.startsWith('--') && !['--launcher'].includes(a));
+    const rendered = args.slice(args.indexOf('/app/bridge.js')).filter((a) => a.startsWith('--') && !['--launcher'].includes(a));
     // What is refused is exactly what is rendered, so a newly rendered option cannot be overridden unnoticed.
     expect(rendered.sort()).toEqual(Object.keys(RENDERED_BRIDGE_OPTIONS).sort());
     for (const option of rendered) {
@@ -409,7 +448,7 @@ describe('OabService', () => {
         new OabService(stack, 'Oab', { runtime: importedRuntime(stack), discord: { botToken: { secret: secretNamed(stack, 'd') }, allowedChannels: ['1'] } });
         return renderedConfig(Template.fromStack(stack)).agent.args as string[];
       })();
-      const parsed = parseBridgeArgs(args.slice(1), {});
+      const parsed = parseBridgeArgs(args.slice(args.indexOf('/app/bridge.js') + 1), {});
       expect(parsed.kind === 'run' && parsed.config.idleDetachSeconds).toBe(120);
     });
   });

@@ -364,7 +364,7 @@ describe('OabAgentCore validation messages', () => {
 describe('parseStages validation messages', () => {
   const KNOWN = 'account, region, apiKeySecret, apiKeyJsonField, discordSecret, discordAllowedChannels, discordAllowedUsers, '
     + 'slackSecret, slackAllowedChannels, slackAllowedUsers, allowEveryone, secretsKmsKeyArn, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
-    + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, cpu, memoryLimitMiB, '
+    + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, cpu, memoryLimitMiB, maxMessageMiB, '
     + 'maxSessions, sessionTtlHours, openabVersion, tags';
   const stagesError = (problems: string[]) => `Invalid openab-agentcore:stages in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 

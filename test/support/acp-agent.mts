@@ -317,9 +317,11 @@ async function runCommand(c: Ctx): Promise<StopReason> {
       return 'end_turn';
     }
     case 'permission': {
+      // `permission N`: a tool title of N bytes, to make the request as large as wanted.
+      const title = words[1] ? 'T'.repeat(int(words[1], 1)) : 'Write a file';
       const request = c.client.request('session/request_permission', {
         sessionId: c.sessionId,
-        toolCall: { toolCallId: `perm-${randomUUID()}`, title: 'Write a file', kind: 'edit', status: 'pending' },
+        toolCall: { toolCallId: `perm-${randomUUID()}`, title, kind: 'edit', status: 'pending' },
         options: [
           { optionId: 'allow_once', name: 'Allow once', kind: 'allow_once' },
           { optionId: 'allow_always', name: 'Always allow', kind: 'allow_always' },
@@ -330,8 +332,12 @@ async function runCommand(c: Ctx): Promise<StopReason> {
         if (c.cancel.aborted) resolve('aborted');
         c.cancel.addEventListener('abort', () => resolve('aborted'), { once: true });
       });
-      const res = await Promise.race([request, aborted]);
+      const res = await Promise.race([request, aborted]).catch((e: { code?: number }) => ({ failed: e.code ?? 'unknown' }));
       if (res === 'aborted') return cancelled();
+      if ('failed' in res) {
+        await c.say(`permission:error:${res.failed}`);
+        return 'end_turn';
+      }
       const outcome = res.outcome;
       await c.say(`permission:${outcome.outcome === 'selected' ? outcome.optionId : 'cancelled'}`);
       return 'end_turn';

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { AcpClientDriver, ACP_AGENT_BUNDLE, REPO_ROOT, type SpawnOptions } from './acp-client-driver';
 import { type ClientSessionId, decodeClientSessionId } from '../../bridge/src/acp/session-id';
 import { AgentCoreEmulator, type EmulatorOptions, TEST_CREDENTIALS, TEST_REGION, TEST_RUNTIME_ARN } from './emulator';
+import { BRIDGE_NODE_OPTIONS } from '../../lib/render/oab-command';
 
 export const BRIDGE_BUNDLE = path.join(REPO_ROOT, 'dist', 'bridge.js');
 export const AGENT_COMMAND = `${process.execPath} ${ACP_AGENT_BUNDLE}`;
@@ -68,7 +69,7 @@ export class Harness {
     return path.join(this.dir, 'bridge.log');
   }
 
-  /** The bridge's command line as OAB's config would hold it; an option in `extra` replaces the harness's own. */
+  /** Node's arguments for the bridge as OAB's config would hold them; an option in `extra` replaces the harness's own. */
   bridgeArgs(extra: string[] = [], shellCommand = AGENT_COMMAND): string[] {
     const base: Array<[string, string]> = [
       ['--runtime-arn', TEST_RUNTIME_ARN],
@@ -79,7 +80,8 @@ export class Harness {
       ['--launcher', this.launcher],
     ];
     const given = new Set(extra.filter((a) => a.startsWith('--')).map((a) => a.split('=')[0]));
-    return [BRIDGE_BUNDLE, ...base.filter(([name]) => !given.has(name)).flat(), ...extra];
+    // Node runs it with the options the constructs deploy it with.
+    return [...BRIDGE_NODE_OPTIONS, BRIDGE_BUNDLE, ...base.filter(([name]) => !given.has(name)).flat(), ...extra];
   }
 
   /** OAB clears the child's environment; only what inherit_env names gets through. */

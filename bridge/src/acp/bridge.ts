@@ -549,6 +549,7 @@ export class Bridge {
       attachWindowMs,
       heartbeatMs: this.deps.heartbeatMs,
       launcher: c.launcher,
+      maxMessageBytes: c.maxMessageBytes,
     });
   }
 

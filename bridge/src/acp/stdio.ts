@@ -5,21 +5,19 @@
 import { LineSplitter } from '../../../shared/line-splitter';
 import { within } from '../wait';
 
-/** Largest message accepted from the client; larger lines are refused, not buffered. */
-export const MAX_CLIENT_LINE_BYTES = 64 * 1024 * 1024;
-
 export interface StdinHandlers {
   onLine(line: Buffer): void;
-  onOverflow(bytes: number): void;
+  /** A line longer than the limit was skipped (not buffered); `head` is its start. */
+  onOverflow(bytes: number, head: Buffer): void;
   onEnd(): void;
 }
 
-export function readClientLines(input: NodeJS.ReadableStream, h: StdinHandlers): void {
-  const splitter = new LineSplitter(MAX_CLIENT_LINE_BYTES);
+export function readClientLines(input: NodeJS.ReadableStream, maxLineBytes: number, h: StdinHandlers): void {
+  const splitter = new LineSplitter(maxLineBytes);
   input.on('data', (chunk: Buffer) => {
     for (const item of splitter.push(chunk)) {
       if (item.kind === 'line') h.onLine(item.line);
-      else h.onOverflow(item.bytes);
+      else h.onOverflow(item.bytes, item.head);
     }
   });
   input.on('end', () => {

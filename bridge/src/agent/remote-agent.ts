@@ -16,9 +16,11 @@
 import type { CredentialSource } from '../credentials';
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { LineSplitter } from '../../../shared/line-splitter';
-import { decodeLinkFrame, isLinkLine } from '../../../shared/link/link-frame';
-import { LINK_PROBE_METHOD, LINK_VERSION, MAX_LINK_MESSAGE_BYTES, parseHello } from '../../../shared/link/link-probe';
+import { LineSplitter, OVERFLOW_HEAD_BYTES } from '../../../shared/line-splitter';
+import { decodeLinkFrame, isLinkLine, LINK_FRAME_OVERHEAD_BYTES } from '../../../shared/link/link-frame';
+import { LINK_PROBE_METHOD, LINK_VERSION, parseHello } from '../../../shared/link/link-probe';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../shared/contract/bridge-cli';
+import { refuseOversize } from '../../../shared/oversize';
 import { isBlank, type Message, parseLine, requestLine } from '../jsonrpc';
 import type { RemoteIds } from '../acp/session-id';
 import { BridgeError } from '../errors';
@@ -45,6 +47,8 @@ export interface RemoteAgentOptions {
   readonly heartbeatMs?: number;
   /** The launcher's absolute path in the runtime image; none for plain mode only. */
   readonly launcher?: string;
+  /** The largest message taken from the agent (see shared/oversize.ts). @default 16 MiB */
+  readonly maxMessageBytes?: number;
 }
 
 export interface RpcError {
@@ -91,7 +95,8 @@ export class RemoteAgent extends EventEmitter {
   private readonly shell: RemoteShell;
   private phase: Phase = { name: 'idle' };
   private channel: AgentChannel;
-  private readonly splitter = new LineSplitter(MAX_LINK_MESSAGE_BYTES);
+  private readonly splitter: LineSplitter;
+  private readonly maxMessageBytes: number;
   private readonly own = new Map<string, OwnRequest>();
   private nextOwnId = 1;
   /** Why the agent takes no more requests, once it does not. */
@@ -109,13 +114,16 @@ export class RemoteAgent extends EventEmitter {
   /** What the channels may do here: write to the shell, hand up a message, report noise. */
   private readonly channelContext: ChannelContext = {
     write: (bytes) => this.shell.write(bytes),
-    deliver: (line) => this.onMessageLine(line),
+    deliver: (line) => (line.length > this.maxMessageBytes ? this.refuse(line.subarray(0, OVERFLOW_HEAD_BYTES), line.length) : this.onMessageLine(line)),
     noise: (line, reason, quiet) => this.noise(line, reason, quiet),
     dropPartialLine: () => this.splitter.reset(),
   };
 
   constructor(private readonly options: RemoteAgentOptions) {
     super();
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    // Room for a whole message in a link frame; a larger line is never assembled.
+    this.splitter = new LineSplitter(this.maxMessageBytes + LINK_FRAME_OVERHEAD_BYTES);
     const target: ShellTarget = {
       endpointUrl: options.endpointUrl,
       region: options.region,
@@ -198,7 +206,8 @@ export class RemoteAgent extends EventEmitter {
    */
   async probe(timeoutMs = 5_000): Promise<ChannelMode> {
     const id = this.newOwnId();
-    const line = requestLine(id, LINK_PROBE_METHOD, { framedVersion: LINK_VERSION });
+    // A launcher keeps to the bridge's limit for what it sends (refusing larger messages whole).
+    const line = requestLine(id, LINK_PROBE_METHOD, { framedVersion: LINK_VERSION, maxMessageBytes: this.maxMessageBytes });
     const phase: Extract<Phase, { name: 'probing' }> = { name: 'probing', id, line, skipped: 0, answered: new Waiter() };
     this.phase = phase;
     this.shell.write(phase.line);
@@ -302,7 +311,9 @@ export class RemoteAgent extends EventEmitter {
   private onLines(bytes: Buffer): void {
     for (const item of this.splitter.push(bytes)) {
       if (item.kind === 'overflow') {
-        this.log.error('agent-line-too-long', { bytes: item.bytes, limit: MAX_LINK_MESSAGE_BYTES });
+        // The launcher refuses such messages itself, whole, so a frame this long is damaged.
+        if (this.channel.mode === 'framed') this.log.error('agent-frame-too-long', { bytes: item.bytes, limit: this.maxMessageBytes });
+        else this.refuse(item.head, item.bytes);
         continue;
       }
       if (item.line.length === 0 || isBlank(item.line)) continue;
@@ -355,6 +366,17 @@ export class RemoteAgent extends EventEmitter {
       return;
     }
     this.emit('message', line, msg);
+  }
+
+  /**
+   * A message from the agent larger than the bridge accepts is not relayed; whoever
+   * waits for it (the client, or the agent for its request) gets an error instead.
+   */
+  private refuse(head: Buffer, bytes: number): void {
+    const r = refuseOversize(head, bytes, this.maxMessageBytes);
+    this.log.warn('agent-message-too-large', { bytes, limit: this.maxMessageBytes, method: r.method, answered: r.inPlace ? 'client' : r.toSender ? 'agent' : 'nobody' });
+    if (r.inPlace) this.onMessageLine(r.inPlace.subarray(0, r.inPlace.length - 1));
+    if (r.toSender) this.channel.send([r.toSender]);
   }
 
   /** A terminal program may print banners, colour or progress: only JSON-RPC goes to the client. */
