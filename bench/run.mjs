@@ -85,10 +85,18 @@ const BRIDGE_ENV = {
 
 /** What lib/render/oab-command.ts renders for every bridge: its environment and node options. */
 async function deployedBridgeSettings() {
-  const source = readFileSync(join(ROOT, 'lib', 'render', 'oab-command.ts'), 'utf8');
+  return importLib('oab-command.ts');
+}
+
+/** A pure module of lib/render/, run from its source. */
+async function importLib(file) {
+  const source = readFileSync(join(ROOT, 'lib', 'render', file), 'utf8');
   const { code } = transformSync(source, { loader: 'ts', format: 'esm' });
   return import(`data:text/javascript;base64,${Buffer.from(code).toString('base64')}`);
 }
+
+/** The peak per bridge the constructs size the OAB task for (lib/render/task-memory.ts). */
+const { bridgePeakMiB } = await importLib('task-memory.ts');
 
 /** AgentCore's limits: 250 client frames/s of at most 64 KiB (channel byte included). */
 const SERVICE_FRAMES_PER_SECOND = 250;
@@ -375,6 +383,8 @@ async function runSession(emu, kind, rep) {
     if (!r.downVerified) throw new Error('download: content differs');
     if (kind !== 'direct') {
       Object.assign(r, prefix('after', memory(peer.pid)));
+      // The peak of the private part: the peak VmRSS less what was shared when idle.
+      if (r.afterHwmMiB !== null && r.idleRssMiB != null) r.peakAnonMiB = r.afterHwmMiB - (r.idleRssMiB - r.idleAnonMiB);
       if (rep === 0 && SETTLE_S > 0) {
         // Buffers of a large transfer are freed when V8 next collects, which an idle process
         // leaves to its memory reducer (a few seconds later): what stays is measured here.
@@ -663,6 +673,7 @@ function table(byKind) {
     [`VmRSS ${SETTLE_S} s later, first session (MiB)`, 'settledRssMiB', 1],
     ['  private part, RssAnon (MiB)', 'settledAnonMiB', 1],
     ['peak VmHWM (MiB)', 'afterHwmMiB', 1],
+    ['  private part at the peak (MiB)', 'peakAnonMiB', 1],
     ['runs ok / failed', null, 0, (k) => `${k.runs} / ${k.failed}`],
   ];
   const w0 = Math.max(...rows.map((r) => r[0].length)) + 2;
@@ -710,6 +721,15 @@ function verdicts(byKind, startup, sessions) {
       `private memory ≤ ${TARGETS.settledAnonFactor}× idle ${SETTLE_S} s after 10 MB each way (${LABEL[k]})`,
       `${fmt(settled, 1)} MiB (${fmt(settled / idle, 2)}× idle)`,
       settled === undefined || settled === null || !SETTLE_S ? null : settled <= idle * TARGETS.settledAnonFactor,
+    );
+    // The task is sized for every bridge at this peak with the largest message it accepts; a
+    // message of BYTES must stay within the bound for BYTES.
+    const peak = byKind[k].peakAnonMiB;
+    const bound = bridgePeakMiB(BYTES);
+    add(
+      `peak private memory ≤ ${bound} MiB with ${BYTES / 1e6} MB each way (${LABEL[k]}; the constructs' sizing)`,
+      `${fmt(peak, 1)} MiB`,
+      peak === undefined || peak === null ? null : peak <= bound,
     );
   }
   if (byKind.sdk) {
