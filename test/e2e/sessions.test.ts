@@ -9,6 +9,17 @@ async function resume(h: Harness, sessionId: string, shellCommand?: string) {
   return { result, ms: Date.now() - started };
 }
 
+interface UpdateEvent {
+  readonly sessionId: string;
+  readonly update: { readonly sessionUpdate: string };
+}
+
+/** Every `session/update` the client receives from now on, whatever its session id. */
+function collectUpdates(h: Harness): UpdateEvent[] {
+  const updates: UpdateEvent[] = [];
+  h.client.events.on('update', (u: UpdateEvent) => updates.push(u));
+  return updates;
+}
 
 describe('one thread, one remote session', () => {
   let h: Harness;
@@ -74,6 +85,31 @@ describe('one thread, one remote session', () => {
     // Same runtime session, so the same persistent directory the old conversation lives in.
     const received = h.agentReceived(remoteOf(sessionId).runtimeSessionId);
     expect(received.filter((r) => r.method === 'session/load')).toHaveLength(1);
+  });
+
+  test('an update the agent sends right behind its new session\'s answer, when the conversation could not be loaded, carries the client\'s session id', async () => {
+    const sessionId = await h.newThread();
+    await h.client.prompt(sessionId, 'old conversation');
+    await h.client.close();
+    h.emulator.idleOutSession(remoteOf(sessionId).runtimeSessionId);
+
+    const updates = collectUpdates(h);
+    const commands = h.client.waitForEvent('update', (e: UpdateEvent) => e.update.sessionUpdate === 'available_commands_update', 10_000);
+    await resume(h, sessionId, `ACP_TEST_AGENT_LOAD=error ACP_TEST_AGENT_UPDATE_AFTER_NEW=1 ${AGENT_COMMAND}`);
+    await commands;
+    expect((await h.client.prompt(sessionId, 'are you there')).text).toBe('echo: are you there');
+    expect(h.logEvents().some((e) => e.event === 'conversation-not-restored')).toBe(true);
+    expect(updates.map((u) => u.update.sessionUpdate)).toContain('available_commands_update');
+    expect(new Set(updates.map((u) => u.sessionId))).toEqual(new Set([sessionId]));
+  });
+
+  test('an update the agent sends right behind its answer to session/new reaches the client under the new session\'s id', async () => {
+    const updates = collectUpdates(h);
+    const commands = h.client.waitForEvent('update', (e: UpdateEvent) => e.update.sessionUpdate === 'available_commands_update', 10_000);
+    const sessionId = await h.newThread({ shellCommand: `ACP_TEST_AGENT_UPDATE_AFTER_NEW=1 ${AGENT_COMMAND}` });
+    await commands;
+    expect((await h.client.prompt(sessionId, 'hello')).text).toBe('echo: hello');
+    expect(new Set(updates.map((u) => u.sessionId))).toEqual(new Set([sessionId]));
   });
 
   test('an agent that hangs on load is replaced in time for OAB\'s 30 s limit', async () => {

@@ -365,17 +365,44 @@ const wire = ndJsonStream(
   Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
   { maxMessageBytes: MAX_MESSAGE_BYTES },
 );
+/** Ids of the `session/new` requests received, for ACP_TEST_AGENT_UPDATE_AFTER_NEW. */
+const newSessionRequests = new Set<unknown>();
 const tapped = {
-  writable: wire.writable,
+  writable: process.env.ACP_TEST_AGENT_UPDATE_AFTER_NEW === '1' ? updateAfterNewSession(wire.writable) : wire.writable,
   readable: wire.readable.pipeThrough(
     new TransformStream<AnyMessage, AnyMessage>({
       transform(msg, controller) {
         recordReceived(msg);
+        if ('method' in msg && msg.method === 'session/new' && 'id' in msg) newSessionRequests.add(msg.id);
         controller.enqueue(msg);
       },
     }),
   ),
 };
+
+/**
+ * What gemini-cli does: a `session/update` for the new session right behind the answer to
+ * `session/new`. Both go out in one write, so a reader gets them in the same chunk.
+ */
+function updateAfterNewSession(writable: WritableStream<AnyMessage>): WritableStream<AnyMessage> {
+  const tap = new TransformStream<AnyMessage, AnyMessage>({
+    transform(msg, controller) {
+      const answer = msg as { id?: unknown; result?: { sessionId?: unknown } };
+      if (!newSessionRequests.delete(answer.id) || typeof answer.result?.sessionId !== 'string') return controller.enqueue(msg);
+      const update = {
+        jsonrpc: '2.0',
+        method: 'session/update',
+        params: {
+          sessionId: answer.result.sessionId,
+          update: { sessionUpdate: 'available_commands_update', availableCommands: [{ name: 'history', description: 'earlier prompts' }] },
+        },
+      };
+      process.stdout.write(`${JSON.stringify(msg)}\n${JSON.stringify(update)}\n`);
+    },
+  });
+  void tap.readable.pipeTo(writable);
+  return tap.writable;
+}
 
 if (process.env.ACP_TEST_AGENT_BANNER) process.stdout.write(process.env.ACP_TEST_AGENT_BANNER + '\n');
 log('started', { stateDir, argv: process.argv, stdinTTY: process.stdin.isTTY, stdoutTTY: process.stdout.isTTY });

@@ -194,16 +194,18 @@ export class Bridge {
     this.log.info('session-new', { runtimeSessionId: ids.runtimeSessionId, shellId: ids.shellId });
     let agent: RemoteAgent | undefined;
     try {
-      agent = this.newAgent(ids);
+      const started = (agent = this.newAgent(ids));
       await agent.open();
       await agent.launch();
       await agent.initialize(this.clientInit);
-      const { agentSessionId, rest } = await newAgentSession(agent, params, SESSION_NEW_TIMEOUT_MS);
-      const client = encodeClientSessionId(token, agentSessionId);
-      this.session = { client, agentSessionId, agent };
-      this.watch(agent);
-      this.log.info('session-ready', { sessionId: client.id });
-      this.reply(resultResponse(id, { ...rest, sessionId: client.id }));
+      // The client gets its session id before anything the agent says next (it may follow the answer in the same read).
+      await newAgentSession(agent, params, SESSION_NEW_TIMEOUT_MS, ({ agentSessionId, rest }) => {
+        const client = encodeClientSessionId(token, agentSessionId);
+        this.session = { client, agentSessionId, agent: started };
+        this.watch(started);
+        this.log.info('session-ready', { sessionId: client.id });
+        this.reply(resultResponse(id, { ...rest, sessionId: client.id }));
+      });
     } catch (e) {
       await agent?.stop().catch(() => undefined);
       this.replyError(id, e, 'session/new');
@@ -308,8 +310,10 @@ export class Bridge {
     try {
       // Leave time for a new conversation if the agent cannot load (or hangs on it).
       const params = { ...sessionParams, sessionId: session.agentSessionId };
-      const result = (await agent.request('session/load', params, deadline.step(15_000, 8_000, 1_000))) as Record<string, unknown> | null;
-      this.watch(agent);
+      // Watched from the answer on, so nothing the agent says right behind it is lost.
+      const result = (await agent.request('session/load', params, deadline.step(15_000, 8_000, 1_000), () => this.watch(agent))) as
+        | Record<string, unknown>
+        | null;
       session.stoppedBecause = undefined;
       return { kind: 'loaded', result: result ?? {} };
     } catch (e) {
@@ -334,14 +338,14 @@ export class Bridge {
     sessionParams: Record<string, unknown>,
     deadline: Deadline,
   ): Promise<Record<string, unknown>> {
-    const { agentSessionId, rest } = await newAgentSession(agent, sessionParams, deadline.step(Infinity, 0, 1_000));
-    this.watch(agent);
-    this.log.warn('conversation-not-restored', {
-      sessionId: session.client.id,
-      previousAgentSessionId: session.agentSessionId,
-      agentSessionId,
+    const previousAgentSessionId = session.agentSessionId;
+    // The new id is mapped as its answer is read: the agent may send an update for the new
+    // session right behind it, in the same read, which must reach the client under the client's id.
+    const { agentSessionId, rest } = await newAgentSession(agent, sessionParams, deadline.step(Infinity, 0, 1_000), (opened) => {
+      session.agentSessionId = opened.agentSessionId;
+      this.watch(agent);
     });
-    session.agentSessionId = agentSessionId;
+    this.log.warn('conversation-not-restored', { sessionId: session.client.id, previousAgentSessionId, agentSessionId });
     session.stoppedBecause = undefined;
     return rest;
   }
@@ -679,16 +683,29 @@ export class Bridge {
 }
 
 
-/** Opens a session in the agent; its id must be a string (it is carried in the client's id). */
+interface OpenedSession {
+  readonly agentSessionId: string;
+  readonly rest: Record<string, unknown>;
+}
+
+/**
+ * Opens a session in the agent; its id must be a string (it is carried in the client's id).
+ * `onOpened` runs as the answer is read, before any later message of the agent is handed up.
+ */
 async function newAgentSession(
   agent: RemoteAgent,
   params: unknown,
   timeoutMs: number,
-): Promise<{ agentSessionId: string; rest: Record<string, unknown> }> {
-  const result = (await agent.request('session/new', params, timeoutMs)) as Record<string, unknown> | null;
-  const { sessionId, ...rest } = result ?? {};
-  if (typeof sessionId !== 'string') throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
-  return { agentSessionId: sessionId, rest };
+  onOpened: (opened: OpenedSession) => void = () => undefined,
+): Promise<OpenedSession> {
+  let opened: OpenedSession | undefined;
+  await agent.request('session/new', params, timeoutMs, (result) => {
+    const { sessionId, ...rest } = (result ?? {}) as Record<string, unknown>;
+    if (typeof sessionId !== 'string') throw new BridgeError('BRIDGE_AGENT_START_FAILED', 'the agent answered session/new without a sessionId');
+    opened = { agentSessionId: sessionId, rest };
+    onOpened(opened);
+  });
+  return opened!;
 }
 
 /**

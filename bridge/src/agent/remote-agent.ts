@@ -85,6 +85,7 @@ interface OwnRequest {
   readonly answer: Waiter<Outcome>;
   /** The request as sent, for a resend after a reattach in plain mode. */
   readonly line: Buffer;
+  readonly onResult?: (result: unknown) => void;
 }
 
 /**
@@ -227,11 +228,16 @@ export class RemoteAgent extends EventEmitter {
     return result ?? {};
   }
 
-  /** A request of the bridge's own; its answer never reaches the ACP client. */
-  async request(method: string, params: unknown, timeoutMs: number): Promise<unknown> {
+  /**
+   * A request of the bridge's own; its answer never reaches the ACP client. `onResult` runs
+   * as the answer is read, before any later line of the agent is handed up (the awaiting code
+   * runs only after the rest of that read): what must be in place for the agent's next
+   * message is set there. If it throws, the request fails with that error.
+   */
+  async request(method: string, params: unknown, timeoutMs: number, onResult?: (result: unknown) => void): Promise<unknown> {
     if (this.ended !== undefined) throw new BridgeError('BRIDGE_AGENT_EXITED', `the agent is not running (${this.ended})`);
     const id = this.newOwnId();
-    const request: OwnRequest = { answer: new Waiter(), line: requestLine(id, method, params) };
+    const request: OwnRequest = { answer: new Waiter(), line: requestLine(id, method, params), onResult };
     this.own.set(id, request);
     this.send(request.line);
     const outcome = await within(request.answer.promise, timeoutMs, (): Outcome => ({
@@ -360,9 +366,8 @@ export class RemoteAgent extends EventEmitter {
     }
     const msg: Message = parsed.message;
     if (msg.kind === 'response' && typeof msg.id === 'string' && msg.id.startsWith(INTERNAL_ID_PREFIX)) {
-      this.own.get(msg.id)?.answer.settle(
-        msg.error !== undefined ? { ok: false, error: new AgentRequestError(toRpcError(msg.error)) } : { ok: true, result: msg.result },
-      );
+      const request = this.own.get(msg.id);
+      if (request && !request.answer.settled) request.answer.settle(answerOutcome(request, msg.result, msg.error));
       return;
     }
     this.emit('message', line, msg);
@@ -428,6 +433,16 @@ export class RemoteAgent extends EventEmitter {
     }
     this.own.clear();
   }
+}
+
+function answerOutcome(request: OwnRequest, result: unknown, error: unknown): Outcome {
+  if (error !== undefined) return { ok: false, error: new AgentRequestError(toRpcError(error)) };
+  try {
+    request.onResult?.(result);
+  } catch (e) {
+    return { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+  }
+  return { ok: true, result };
 }
 
 function toRpcError(e: unknown): RpcError {
