@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { BRIDGE_BUNDLE, type Harness, remoteOf, useHarness } from '../support/bridge-harness';
+import { AGENT_COMMAND, BRIDGE_BUNDLE, type Harness, remoteOf, useHarness } from '../support/bridge-harness';
 
 describe('failure is an answer, never a hang', () => {
   let h: Harness;
@@ -109,6 +109,22 @@ describe('failure is an answer, never a hang', () => {
     expect(reply.text).toBe('noise done');
     expect(reply.junk).toEqual([]);
     expect(h.logEvents().filter((e) => e.event === 'agent-noise').length).toBeGreaterThanOrEqual(3);
+  });
+
+  test.each([
+    ['its answer to initialize', 'initialize'],
+    ['its answer to the probe', 'start'],
+  ])('%s, written on the same line behind terminal queries, reaches the bridge, and the queries do not reach the client', async (_what, when) => {
+    const sessionId = await h.newThread({ shellCommand: `ACP_TEST_AGENT_TERMINAL_QUERIES=${when} ${AGENT_COMMAND}`, spawn: { filter: 'none' } });
+    // The probe was answered, not timed out (which would cost 5 s and leave the mode to a guess).
+    expect(h.logEvents().some((e) => e.event === 'probe-timeout')).toBe(false);
+    const reply = await h.promptCountingJunk(sessionId, 'hello');
+    expect(reply.text).toBe('echo: hello');
+    expect(reply.junk).toEqual([]);
+    const events = h.logEvents();
+    // Skipped in front of the answer to initialize; in front of the probe's answer the probe reads past them itself.
+    expect(events.filter((e) => e.event === 'terminal-controls-skipped').map((e) => e.bytes)).toEqual(when === 'initialize' ? [20] : []);
+    expect(events.filter((e) => e.event === 'agent-noise')).toEqual([]);
   });
 
   test('what the agent printed stays out of the error the client gets and of the error log, whatever it held', async () => {

@@ -21,6 +21,8 @@ import { execFileSync } from 'node:child_process';
 import { bigText, burstChunks, commandText, digestReply, echoReply, splitText } from './patterns.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** Conceal, keyboard protocol query, background colour query (OSC ended by ST), device attributes, a stray CR. */
+const TERMINAL_QUERIES = '\x1b[8m\x1b[?u\x1b]11;?\x1b\\\x1b[c\r';
 
 const stateDir = process.env.ACP_TEST_AGENT_STATE || path.join(process.env.HOME || os.homedir(), '.acp-test-agent');
 const sessionsDir = path.join(stateDir, 'sessions');
@@ -136,6 +138,8 @@ const app = agent({ name: 'acp-test-agent' })
   .onRequest('initialize', async () => {
     const delay = int(process.env.ACP_TEST_AGENT_INIT_DELAY_MS, 0);
     if (delay > 0) await sleep(delay);
+    // What gemini-cli does on a terminal: queries and modes with no newline, so the answer follows on the same line.
+    if (process.env.ACP_TEST_AGENT_TERMINAL_QUERIES === 'initialize') process.stdout.write(TERMINAL_QUERIES);
     return {
       protocolVersion: PROTOCOL_VERSION,
       agentCapabilities: { loadSession: true, promptCapabilities: { image: true, embeddedContext: true } },
@@ -298,7 +302,7 @@ async function runCommand(c: Ctx): Promise<StopReason> {
       // Valid JSON-RPC the client must not see as its own: a response to nothing, and a string-id response.
       process.stdout.write('{"jsonrpc":"2.0","id":987654,"result":{"stopReason":"end_turn"}}\n');
       process.stdout.write('{"jsonrpc":"2.0","id":"not-yours","result":null}\n');
-      process.stdout.write('\x1b]0;title\x07\x1b[?1049h\x1b[2J{"jsonrpc":"2.0","method":"session/update"}\n');
+      process.stdout.write('\x1b]0;title\x07\x1b[?1049h\x1b[2J{"jsonrpc":"2.0","method":"session/update"\n');
       process.stdout.write('[1,2,3]\n\n   \n');
       await c.say('hostile done');
       return 'end_turn';
@@ -405,6 +409,8 @@ function updateAfterNewSession(writable: WritableStream<AnyMessage>): WritableSt
 }
 
 if (process.env.ACP_TEST_AGENT_BANNER) process.stdout.write(process.env.ACP_TEST_AGENT_BANNER + '\n');
+// The same queries at start-up, so they stand in front of whatever the agent answers first.
+if (process.env.ACP_TEST_AGENT_TERMINAL_QUERIES === 'start') process.stdout.write(TERMINAL_QUERIES);
 log('started', { stateDir, argv: process.argv, stdinTTY: process.stdin.isTTY, stdoutTTY: process.stdout.isTTY });
 
 const connection = app.connect(tapped);

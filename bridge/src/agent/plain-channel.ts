@@ -8,6 +8,7 @@ import { isLinkLine } from '../../../shared/link/link-frame';
 import type { Logger } from '../logger';
 import type { ResumePolicy } from '../shell/remote-shell';
 import type { AgentChannel, ChannelContext } from './agent-channel';
+import { messageAfterTerminalControls } from './terminal-controls';
 
 export class PlainChannel implements AgentChannel {
   readonly mode = 'plain';
@@ -23,8 +24,10 @@ export class PlainChannel implements AgentChannel {
   }
 
   receive(line: Buffer): void {
-    if (isLinkLine(line)) this.ctx.noise(line, 'framed output in plain mode');
-    else this.ctx.deliver(line);
+    if (isLinkLine(line)) return this.ctx.noise(line, 'framed output in plain mode');
+    const message = messageAfterTerminalControls(line);
+    if (message) this.log.debug('terminal-controls-skipped', { bytes: line.length - message.length });
+    this.ctx.deliver(message ?? line);
   }
 
   resume(ownRequests: readonly Buffer[]): void {

@@ -33,6 +33,7 @@ import { FramedChannel } from './framed-channel';
 import { launchLine } from './launch-line';
 import { PlainChannel } from './plain-channel';
 import { PreambleScanner, readableTerminalText } from './preamble';
+import { messageAfterTerminalControls } from './terminal-controls';
 
 export interface RemoteAgentOptions {
   readonly endpointUrl: string;
@@ -342,7 +343,8 @@ export class RemoteAgent extends EventEmitter {
       this.endProbe(phase);
       return;
     }
-    const parsed = parseLine(line);
+    // An agent on the terminal may answer behind the terminal queries it wrote first.
+    const parsed = parseLine(messageAfterTerminalControls(line) ?? line);
     if (parsed.ok && parsed.message.kind === 'response' && parsed.message.id === phase.id) {
       this.log.info('replay-skipped', { lines: phase.skipped, reason: 'probe answered' });
       this.endProbe(phase);
