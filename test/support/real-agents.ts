@@ -1,0 +1,208 @@
+/**
+ * The npm-published ACP agents (devDependencies) as the bridge starts them in the
+ * emulator's PTY shell: their ACP commands, with the environment that points them at a
+ * model API stand-in on loopback, and one interface over the two stand-ins so the same
+ * cases run against each agent (real-agent-suite.ts).
+ */
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { REPO_ROOT } from './acp-client-driver';
+import * as anthropic from './anthropic-stand-in';
+import type { Harness } from './bridge-harness';
+import * as openai from './openai-stand-in';
+import { bigText } from './patterns';
+
+/** What the model does for one prompt: text, optionally a file written through the agent's own tool. */
+export interface ScriptedTurn {
+  readonly text: string;
+  readonly writeFile?: { readonly path: string; readonly content: string };
+  /** Streamed in this many pieces, this far apart (a slow answer, to cancel). */
+  readonly pieces?: number;
+  readonly pieceDelayMs?: number;
+}
+
+/** A model API stand-in as the cases see it, whatever API it speaks. */
+export interface ModelStandIn {
+  /** What the model answers: per prompt, and `afterTool` once a tool has run. */
+  script(answer: (prompt: string) => ScriptedTurn, afterTool: string): void;
+  /** The user's prompt in the latest turn request. */
+  lastPrompt(): string;
+  /** Everything the latest turn request carries (all messages), to find an earlier turn in it. */
+  lastConversation(): string;
+  stop(): Promise<void>;
+}
+
+export interface RealAgent {
+  readonly name: string;
+  /** Starts the stand-in and says how the bridge starts the agent against it. */
+  start(h: Harness): Promise<{ readonly model: ModelStandIn; readonly shellCommand: string }>;
+  /** Whether the agent has written a conversation to disk, where it keeps them. */
+  hasSavedConversation(h: Harness, runtimeSessionId: string): boolean;
+  /** A large prompt it takes intact. */
+  readonly largePrompt: { readonly what: string; readonly text: string };
+}
+
+/** `claude-agent-acp` 0.23.1: the Claude Agent SDK, which runs the Claude Code CLI it bundles. */
+export const CLAUDE_AGENT_ACP = path.join(REPO_ROOT, 'node_modules', '@zed-industries', 'claude-agent-acp', 'dist', 'index.js');
+
+/**
+ * Claude Code reads its key from ANTHROPIC_API_KEY and its endpoint from ANTHROPIC_BASE_URL, and
+ * keeps its settings and conversations under $HOME (`.claude.json`, `.claude/projects/<cwd with
+ * dashes>/<session id>.jsonl`): in the emulator HOME is the runtime session's persistent directory.
+ */
+export const claudeCode: RealAgent = {
+  name: 'Claude Code (claude-agent-acp)',
+  async start() {
+    const model = await anthropic.AnthropicStandIn.start();
+    const shellCommand = [
+      `ANTHROPIC_BASE_URL=${model.url}`,
+      'ANTHROPIC_API_KEY=sk-ant-stand-in',
+      // Offline: no telemetry, update checks or other calls beyond the model API.
+      'CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1',
+      'DISABLE_AUTOUPDATER=1',
+      'DISABLE_TELEMETRY=1',
+      process.execPath,
+      CLAUDE_AGENT_ACP,
+    ].join(' ');
+    return { model: anthropicModel(model), shellCommand };
+  },
+  hasSavedConversation: (h, runtimeSessionId) => hasFileEndingIn(path.join(h.emulator.sessionDir(runtimeSessionId), '.claude', 'projects'), '.jsonl'),
+  largePrompt: {
+    // ASCII: the Claude Code CLI has been seen to corrupt a multi-byte character split across its
+    // 64 KiB stdin reads. About 100k tokens: Claude Code compacts a prompt over its 200k-token
+    // context window before the model sees it.
+    what: '400 KB',
+    text: Array.from({ length: 6_500 }, (_, i) => `line ${String(i).padStart(6, '0')} of the big prompt, ${'abcdefghij'.repeat(3)}`).join('\n'),
+  },
+};
+
+function anthropicModel(standIn: anthropic.AnthropicStandIn): ModelStandIn {
+  const latest = () => lastOf(standIn.turnRequests(), 'the Anthropic stand-in has had no turn request');
+  return {
+    script(answer, afterTool) {
+      standIn.setReplier((body) => {
+        if (anthropic.isToolResult(body)) return { text: afterTool };
+        const turn = answer(anthropic.lastUserText(body));
+        const toolUse = turn.writeFile && { name: 'Write', input: { file_path: turn.writeFile.path, content: turn.writeFile.content } };
+        return { text: turn.text, toolUse, pieces: turn.pieces, pieceDelayMs: turn.pieceDelayMs };
+      });
+    },
+    lastPrompt: () => anthropic.lastUserText(latest()),
+    lastConversation: () => anthropic.conversationText(latest()),
+    stop: () => standIn.stop(),
+  };
+}
+
+/** `codex-acp` 0.16.0's native binary for this platform (one optional dependency per platform). */
+export function codexAcpBinary(): string {
+  const file = path.join(REPO_ROOT, 'node_modules', '@zed-industries', `codex-acp-${process.platform}-${process.arch}`, 'bin', 'codex-acp');
+  if (!existsSync(file)) throw new Error(`codex-acp has no binary installed for ${process.platform}-${process.arch} (${file})`);
+  return file;
+}
+
+/** The key's variable, named by the provider's `env_key`; Codex sends it as a bearer token. */
+export const CODEX_KEY_VARIABLE = 'OPENAI_API_KEY';
+
+/**
+ * Codex reads its config and keeps its state in CODEX_HOME: config.toml, each conversation as a
+ * rollout file under `sessions/YYYY/MM/DD/`, and SQLite state beside them.
+ */
+export const codex: RealAgent = {
+  name: 'Codex (codex-acp)',
+  async start(h) {
+    const model = await openai.OpenAiStandIn.start();
+    const codexHome = writeCodexHome(path.join(h.dir, 'codex-home'), model.baseUrl);
+    return { model: responsesModel(model), shellCommand: `CODEX_HOME=${codexHome} ${CODEX_KEY_VARIABLE}=sk-stand-in RUST_LOG=warn ${codexAcpBinary()}` };
+  },
+  hasSavedConversation: (h) => hasFileEndingIn(path.join(h.dir, 'codex-home', 'sessions'), '.jsonl'),
+  largePrompt: { what: '1 MB of 1- to 4-byte characters', text: bigText(1024 * 1024) },
+};
+
+/**
+ * A config.toml that points Codex at the Responses API stand-in through a model provider of its
+ * own (`wire_api = "responses"`: codex 0.16 refuses "chat"). Commands ask for approval
+ * (`untrusted`), which codex-acp turns into `session/request_permission`; no sandbox, since
+ * Linux sandboxing needs privileges a test machine may not give.
+ */
+export function writeCodexHome(dir: string, baseUrl: string): string {
+  mkdirSync(dir, { recursive: true });
+  const config = [
+    // A model Codex has metadata for: with an unknown one it warns inside the conversation itself.
+    'model = "gpt-5.4-mini"',
+    'model_provider = "stand-in"',
+    'approval_policy = "untrusted"',
+    'sandbox_mode = "danger-full-access"',
+    'check_for_update_on_startup = false',
+    '',
+    '[model_providers.stand-in]',
+    'name = "Responses API stand-in"',
+    `base_url = "${baseUrl}"`,
+    'wire_api = "responses"',
+    `env_key = "${CODEX_KEY_VARIABLE}"`,
+    'request_max_retries = 0',
+    'stream_max_retries = 0',
+  ];
+  writeFileSync(path.join(dir, 'config.toml'), `${config.join('\n')}\n`);
+  return dir;
+}
+
+function responsesModel(standIn: openai.OpenAiStandIn): ModelStandIn {
+  const latest = () => lastOf(standIn.turnRequests(), 'the Responses stand-in has had no turn request');
+  return {
+    script(answer, afterTool) {
+      standIn.setReplier((body) => {
+        if (openai.isToolOutput(body)) return { text: afterTool };
+        const turn = answer(openai.lastUserText(body));
+        const file = turn.writeFile;
+        const toolCall = file && {
+          kind: 'function' as const,
+          name: 'exec_command',
+          arguments: { cmd: `printf '%s' ${shellQuote(file.content)} > ${shellQuote(file.path)}` },
+        };
+        return { text: turn.text, toolCall, pieces: turn.pieces, pieceDelayMs: turn.pieceDelayMs };
+      });
+    },
+    lastPrompt: () => openai.lastUserText(latest()),
+    lastConversation: () => openai.conversationText(latest()),
+    stop: () => standIn.stop(),
+  };
+}
+
+/** The thread's working directory (OAB's `working_dir`), inside the harness's directory. */
+export function workspace(h: Harness): string {
+  const dir = path.join(h.dir, 'workspace');
+  mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** A new thread: spawn the bridge, initialize, open a session in `cwd`. */
+export async function openThread(h: Harness, shellCommand: string, cwd: string): Promise<string> {
+  await h.spawnBridge({ shellCommand });
+  await h.client.initialize({ timeoutMs: 30_000 });
+  return h.client.newSession(cwd, { timeoutMs: 30_000 });
+}
+
+/** What OAB does for a thread it saved: a fresh bridge that loads the session. */
+export async function resumeThread(h: Harness, shellCommand: string, sessionId: string, cwd: string): Promise<unknown> {
+  await h.spawnBridge({ shellCommand });
+  await h.client.initialize({ timeoutMs: 30_000 });
+  return h.client.loadSession(sessionId, cwd, { timeoutMs: 30_000 });
+}
+
+/** The bridge's log events named `event`. */
+export function logged(h: Harness, event: string): Array<Record<string, unknown>> {
+  return h.logEvents().filter((e) => e.event === event);
+}
+
+function lastOf<T>(items: readonly T[], whenNone: string): T {
+  if (items.length === 0) throw new Error(whenNone);
+  return items[items.length - 1];
+}
+
+function hasFileEndingIn(dir: string, suffix: string): boolean {
+  return existsSync(dir) && readdirSync(dir, { recursive: true }).some((f) => String(f).endsWith(suffix));
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
