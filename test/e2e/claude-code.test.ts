@@ -3,4 +3,5 @@
 import { realAgentSuite } from '../support/real-agent-suite';
 import { claudeCode } from '../support/real-agents';
 
-realAgentSuite(claudeCode);
+realAgentSuite(claudeCode, 'plain');
+realAgentSuite(claudeCode, 'framed');

@@ -4,4 +4,5 @@
 import { realAgentSuite } from '../support/real-agent-suite';
 import { codex } from '../support/real-agents';
 
-realAgentSuite(codex);
+realAgentSuite(codex, 'plain');
+realAgentSuite(codex, 'framed');

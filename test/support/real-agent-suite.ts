@@ -1,11 +1,13 @@
 /**
  * The cases every real agent goes through: the bridge (dist/bridge.js, spawned as OAB spawns
- * it) runs the agent in the emulator's PTY shell in plain mode, the agent talks to its model
- * API stand-in on loopback, and the ACP test client answers as OAB would (permission: allow
- * always). One test file per agent calls {@link realAgentSuite}, so each runs in its own worker.
+ * it) runs the agent in the emulator's PTY shell, on the bare terminal or under the launcher;
+ * the agent talks to its model API stand-in on loopback, and the ACP test client answers as OAB
+ * would (permission: allow always). One test file per agent calls {@link realAgentSuite}, so
+ * each runs in its own worker.
  */
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import type { ChannelMode } from '../../bridge/src/agent/agent-channel';
 import { type Harness, remoteOf, useHarness } from './bridge-harness';
 import { logged, type ModelStandIn, openThread, type RealAgent, resumeThread, workspace } from './real-agents';
 
@@ -13,13 +15,14 @@ type UpdateEvent = { update: { sessionUpdate: string; content?: { text?: string 
 
 const echo = (prompt: string) => ({ text: `echo: ${prompt}` });
 
-export function realAgentSuite(agent: RealAgent): void {
-  describe(`${agent.name} through the bridge`, () => {
+/** `plain`: the agent on the bare terminal; `framed`: under the runtime's launcher, as the Kiro image runs it. */
+export function realAgentSuite(agent: RealAgent, mode: ChannelMode): void {
+  describe(`${agent.name} through the bridge, ${mode}`, () => {
     let h: Harness;
     let model: ModelStandIn;
     let command: string;
     let cwd: string;
-    useHarness((x) => (h = x));
+    useHarness((x) => (h = x), { framed: mode === 'framed' });
     beforeEach(async () => {
       ({ model, shellCommand: command } = await agent.start(h));
       model.script(echo, 'done');
@@ -41,7 +44,7 @@ export function realAgentSuite(agent: RealAgent): void {
       expect(reply.text).toBe('echo: hello from the thread');
       expect(reply.kinds.agent_message_chunk).toBeGreaterThanOrEqual(3);
       expect(model.lastPrompt()).toBe('hello from the thread');
-      expect(logged(h, 'channel')[0]).toMatchObject({ mode: 'plain' });
+      expect(logged(h, 'channel')[0]).toMatchObject({ mode });
     });
 
     test('a tool call asks the client for permission, and the file it writes is there', async () => {
@@ -81,6 +84,24 @@ export function realAgentSuite(agent: RealAgent): void {
       expect(replayed).toContain('user_message_chunk');
       expect((await h.client.prompt(sessionId, 'which number?')).text).toBe('echo: which number?');
       expect(model.lastConversation()).toContain('remember the number 8472');
+    });
+
+    test('with its saved conversation gone, session/load still gives a working thread, on a new conversation', async () => {
+      const sessionId = await threadWithHistory('a conversation about to be lost');
+      await h.client.close();
+      const { runtimeSessionId } = remoteOf(sessionId);
+      h.emulator.idleOutSession(runtimeSessionId);
+      agent.forgetConversations(h, runtimeSessionId);
+      const updateSessionIds = new Set<string>();
+      h.client.events.on('update', (u: { sessionId: string }) => updateSessionIds.add(u.sessionId));
+
+      // Answered with what the agent's new session said, less its session id: the client's stays.
+      expect(await resumeThread(h, command, sessionId, cwd)).not.toHaveProperty('sessionId');
+      expect(logged(h, 'conversation-not-restored')).toHaveLength(1);
+      expect((await h.client.prompt(sessionId, 'anyone there?')).text).toBe('echo: anyone there?');
+      expect(model.lastConversation()).not.toContain('a conversation about to be lost');
+      // The new agent session's updates (its commands, the turn) carry the client's session id only.
+      expect([...updateSessionIds]).toEqual([sessionId]);
     });
 
     test('a cancel under the stop strategy ends the turn as cancelled, and the next prompt gets a whole answer in the same conversation', async () => {

@@ -4,7 +4,7 @@
  * model API stand-in on loopback, and one interface over the two stand-ins so the same
  * cases run against each agent (real-agent-suite.ts).
  */
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './acp-client-driver';
 import * as anthropic from './anthropic-stand-in';
@@ -38,6 +38,8 @@ export interface RealAgent {
   start(h: Harness): Promise<{ readonly model: ModelStandIn; readonly shellCommand: string }>;
   /** Whether the agent has written a conversation to disk, where it keeps them. */
   hasSavedConversation(h: Harness, runtimeSessionId: string): boolean;
+  /** Deletes the conversations it saved (as a lost volume would). */
+  forgetConversations(h: Harness, runtimeSessionId: string): void;
   /** A large prompt it takes intact. */
   readonly largePrompt: { readonly what: string; readonly text: string };
 }
@@ -66,7 +68,8 @@ export const claudeCode: RealAgent = {
     ].join(' ');
     return { model: anthropicModel(model), shellCommand };
   },
-  hasSavedConversation: (h, runtimeSessionId) => hasFileEndingIn(path.join(h.emulator.sessionDir(runtimeSessionId), '.claude', 'projects'), '.jsonl'),
+  hasSavedConversation: (h, runtimeSessionId) => hasFileEndingIn(claudeProjects(h, runtimeSessionId), '.jsonl'),
+  forgetConversations: (h, runtimeSessionId) => rmSync(claudeProjects(h, runtimeSessionId), { recursive: true, force: true }),
   largePrompt: {
     // ASCII: the Claude Code CLI has been seen to corrupt a multi-byte character split across its
     // 64 KiB stdin reads. About 100k tokens: Claude Code compacts a prompt over its 200k-token
@@ -75,6 +78,10 @@ export const claudeCode: RealAgent = {
     text: Array.from({ length: 6_500 }, (_, i) => `line ${String(i).padStart(6, '0')} of the big prompt, ${'abcdefghij'.repeat(3)}`).join('\n'),
   },
 };
+
+function claudeProjects(h: Harness, runtimeSessionId: string): string {
+  return path.join(h.emulator.sessionDir(runtimeSessionId), '.claude', 'projects');
+}
 
 function anthropicModel(standIn: anthropic.AnthropicStandIn): ModelStandIn {
   const latest = () => lastOf(standIn.turnRequests(), 'the Anthropic stand-in has had no turn request');
@@ -115,6 +122,7 @@ export const codex: RealAgent = {
     return { model: responsesModel(model), shellCommand: `CODEX_HOME=${codexHome} ${CODEX_KEY_VARIABLE}=sk-stand-in RUST_LOG=warn ${codexAcpBinary()}` };
   },
   hasSavedConversation: (h) => hasFileEndingIn(path.join(h.dir, 'codex-home', 'sessions'), '.jsonl'),
+  forgetConversations: (h) => rmSync(path.join(h.dir, 'codex-home', 'sessions'), { recursive: true, force: true }),
   largePrompt: { what: '1 MB of 1- to 4-byte characters', text: bigText(1024 * 1024) },
 };
 
