@@ -95,7 +95,7 @@ describe('one thread, one remote session', () => {
 
     const updates = collectUpdates(h);
     const commands = h.client.waitForEvent('update', (e: UpdateEvent) => e.update.sessionUpdate === 'available_commands_update', 10_000);
-    await resume(h, sessionId, `ACP_TEST_AGENT_LOAD=error ACP_TEST_AGENT_UPDATE_AFTER_NEW=1 ${AGENT_COMMAND}`);
+    await resume(h, sessionId, `ACP_TEST_AGENT_LOAD=error ACP_TEST_AGENT_NEW_ANSWER=update-after ${AGENT_COMMAND}`);
     await commands;
     expect((await h.client.prompt(sessionId, 'are you there')).text).toBe('echo: are you there');
     expect(h.logEvents().some((e) => e.event === 'conversation-not-restored')).toBe(true);
@@ -106,10 +106,21 @@ describe('one thread, one remote session', () => {
   test('an update the agent sends right behind its answer to session/new reaches the client under the new session\'s id', async () => {
     const updates = collectUpdates(h);
     const commands = h.client.waitForEvent('update', (e: UpdateEvent) => e.update.sessionUpdate === 'available_commands_update', 10_000);
-    const sessionId = await h.newThread({ shellCommand: `ACP_TEST_AGENT_UPDATE_AFTER_NEW=1 ${AGENT_COMMAND}` });
+    const sessionId = await h.newThread({ shellCommand: `ACP_TEST_AGENT_NEW_ANSWER=update-after ${AGENT_COMMAND}` });
     await commands;
     expect((await h.client.prompt(sessionId, 'hello')).text).toBe('echo: hello');
     expect(new Set(updates.map((u) => u.sessionId))).toEqual(new Set([sessionId]));
+  });
+
+  test('an agent that answers session/new without a session id fails session/new with a code, and its shell is ended', async () => {
+    await h.spawnBridge({ shellCommand: `ACP_TEST_AGENT_NEW_ANSWER=no-session-id ${AGENT_COMMAND}` });
+    await h.client.initialize();
+    const err = await h.client.newSession('/tmp', { timeoutMs: 30_000 }).catch((e) => e);
+    expect(err.data.code).toBe('BRIDGE_AGENT_START_FAILED');
+    expect(err.message).toContain('without a sessionId');
+    const alive = () => h.emulator.stats().shells.filter((s) => s.alive).length;
+    for (const until = Date.now() + 5_000; alive() > 0 && Date.now() < until; ) await new Promise((r) => setTimeout(r, 50));
+    expect(alive()).toBe(0);
   });
 
   test('an agent that hangs on load is replaced in time for OAB\'s 30 s limit', async () => {

@@ -369,10 +369,11 @@ const wire = ndJsonStream(
   Readable.toWeb(process.stdin) as ReadableStream<Uint8Array>,
   { maxMessageBytes: MAX_MESSAGE_BYTES },
 );
-/** Ids of the `session/new` requests received, for ACP_TEST_AGENT_UPDATE_AFTER_NEW. */
+/** Ids of the `session/new` requests received, for the answer's variants below. */
 const newSessionRequests = new Set<unknown>();
+const newSessionVariant = process.env.ACP_TEST_AGENT_NEW_ANSWER;
 const tapped = {
-  writable: process.env.ACP_TEST_AGENT_UPDATE_AFTER_NEW === '1' ? updateAfterNewSession(wire.writable) : wire.writable,
+  writable: newSessionVariant ? tapNewSessionAnswer(wire.writable, newSessionVariant) : wire.writable,
   readable: wire.readable.pipeThrough(
     new TransformStream<AnyMessage, AnyMessage>({
       transform(msg, controller) {
@@ -385,14 +386,17 @@ const tapped = {
 };
 
 /**
- * What gemini-cli does: a `session/update` for the new session right behind the answer to
- * `session/new`. Both go out in one write, so a reader gets them in the same chunk.
+ * ACP_TEST_AGENT_NEW_ANSWER changes the answer to `session/new`:
+ * - `update-after`: what gemini-cli does, a `session/update` for the new session right behind
+ *   the answer; both go out in one write, so a reader gets them in the same chunk;
+ * - `no-session-id`: the answer without its sessionId.
  */
-function updateAfterNewSession(writable: WritableStream<AnyMessage>): WritableStream<AnyMessage> {
+function tapNewSessionAnswer(writable: WritableStream<AnyMessage>, variant: string): WritableStream<AnyMessage> {
   const tap = new TransformStream<AnyMessage, AnyMessage>({
     transform(msg, controller) {
       const answer = msg as { id?: unknown; result?: { sessionId?: unknown } };
       if (!newSessionRequests.delete(answer.id) || typeof answer.result?.sessionId !== 'string') return controller.enqueue(msg);
+      if (variant === 'no-session-id') return controller.enqueue({ ...msg, result: { ...answer.result, sessionId: undefined } });
       const update = {
         jsonrpc: '2.0',
         method: 'session/update',
