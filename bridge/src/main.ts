@@ -8,6 +8,7 @@ import { errorResponse, INVALID_REQUEST } from './jsonrpc';
 import { readClientLines, StdoutWriter } from './acp/stdio';
 import { refuseOversize } from '../../shared/oversize';
 import { credentialChain } from './credentials';
+import { RUNTIME_DIMENSION, runtimeDimension } from '../../shared/metrics';
 
 function fail(message: string): never {
   process.stderr.write(`openab-agentcore-bridge: ${message} (see --help)\n`);
@@ -29,7 +30,8 @@ function main(): void {
 
   let logger: Logger;
   try {
-    logger = createLogger(config.logLevel, config.logFile, { pid: process.pid });
+    // `Runtime` on every record: the dimension of the metrics some records carry (shared/metrics.ts).
+    logger = createLogger(config.logLevel, config.logFile, { pid: process.pid, [RUNTIME_DIMENSION]: runtimeDimension(config.runtime.runtimeId) });
   } catch (e) {
     fail(`--log-file cannot be opened: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

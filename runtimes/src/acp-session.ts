@@ -20,6 +20,7 @@ import { refuseOversize } from '../../shared/oversize';
 import { agentSetupHooks } from './agent-setup';
 import { TurnTracker } from './turn-tracker';
 import { createLogger, type Logger } from './log';
+import { spoolMetricLine } from './metrics-spool';
 import { resolvePaths } from './paths';
 
 /** Unacknowledged output kept for a resend; above this the agent's output is paused. */
@@ -220,7 +221,10 @@ export function openAgentLog(path = resolvePaths(process.env).agentLog): AgentLo
   } catch {
     fd = 'ignore';
   }
+  const metricsDir = resolvePaths(process.env).metricsDir;
   const sink = (line: string) => {
+    // A record with metrics also goes to the contract server, whose stdout reaches CloudWatch.
+    spoolMetricLine(metricsDir, line);
     if (fd === 'ignore') return;
     try {
       writeSync(fd, line);

@@ -22,6 +22,8 @@ import { createLogger, describeError, type Logger } from './log';
 import { hasSessionStorage } from './mounts';
 import { contractHost, contractPort, resolvePaths, type RuntimePaths } from './paths';
 import { agentApiKeyEnvName, type ApiKeyStatus, fetchAgentApiKey } from './token-vault';
+import { drainMetricSpool } from './metrics-spool';
+import { metricFields } from '../../shared/metrics';
 
 declare const __RUNTIME_VERSION__: string | undefined;
 export const RUNTIME_VERSION = typeof __RUNTIME_VERSION__ === 'string' ? __RUNTIME_VERSION__ : 'dev';
@@ -39,22 +41,27 @@ export type PingStatus = 'Healthy' | 'HealthyBusy';
 /** The /ping answer; its timestamp moves only when the status changes. */
 export class PingState {
   private status: PingStatus = 'Healthy';
-  private changedAt: number;
+  private changedAtMs: number;
 
   constructor(now: number = Date.now()) {
-    this.changedAt = Math.floor(now / 1000);
+    this.changedAtMs = now;
   }
 
-  observe(busy: boolean, now: number = Date.now()): { status: PingStatus; time_of_last_update: number; changed: boolean } {
+  /** `busyMs`: when a busy stretch has just ended, how long it was (as seen by the pings). */
+  observe(busy: boolean, now: number = Date.now()): { status: PingStatus; time_of_last_update: number; changed: boolean; busyMs?: number } {
     const status: PingStatus = busy ? 'HealthyBusy' : 'Healthy';
     const changed = status !== this.status;
+    const busyMs = changed && !busy ? now - this.changedAtMs : undefined;
     if (changed) {
       this.status = status;
-      this.changedAt = Math.floor(now / 1000);
+      this.changedAtMs = now;
     }
-    return { status, time_of_last_update: this.changedAt, changed };
+    return { status, time_of_last_update: Math.floor(this.changedAtMs / 1000), changed, busyMs };
   }
 }
+
+/** How often the launcher's spooled metric records are moved to stdout, besides on every /ping. */
+const SPOOL_DRAIN_MS = 10_000;
 
 export interface ContractServerOptions {
   /** @default CONTRACT_HOST ('0.0.0.0', `HOST`) */
@@ -75,7 +82,20 @@ export interface ContractServerOptions {
    * @default maxBusySeconds(env): `OPENAB_MAX_BUSY_SECONDS`, else 3600
    */
   readonly maxBusySeconds?: number;
+  /**
+   * Where the launcher's spooled metric records go (lines, newline included).
+   * @default - stdout, beside this server's own records
+   */
+  readonly metricSink?: (line: string) => void;
 }
+
+const stdoutLine = (line: string) => {
+  try {
+    process.stdout.write(line);
+  } catch {
+    // Never takes the server down.
+  }
+};
 
 /** `OPENAB_MAX_BUSY_SECONDS`, or the default of an hour when unset or not a positive integer. */
 export function maxBusySeconds(env: Record<string, string | undefined>): number {
@@ -124,9 +144,19 @@ export async function startContractServer(options: ContractServerOptions = {}): 
   };
   const pingNow = () => {
     const p = ping.observe(busyNow().length > 0);
-    if (p.changed) log.info('ping.status-changed', { status: p.status });
+    if (p.changed) {
+      log.info('ping.status-changed', {
+        status: p.status,
+        busySeconds: p.busyMs === undefined ? undefined : p.busyMs / 1000,
+        ...(p.busyMs === undefined ? {} : metricFields({ BusyTime: p.busyMs / 1000 })),
+      });
+    }
+    drainSpool();
     return p;
   };
+  const drainSpool = () => drainMetricSpool(paths.metricsDir, options.metricSink ?? stdoutLine);
+  const spoolTimer = setInterval(drainSpool, SPOOL_DRAIN_MS);
+  spoolTimer.unref();
 
   const describe = (req: IncomingMessage) => {
     const pids = busyNow();
@@ -223,6 +253,8 @@ export async function startContractServer(options: ContractServerOptions = {}): 
 
   const close = async () => {
     abort.abort();
+    clearInterval(spoolTimer);
+    drainSpool();
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeIdleConnections();

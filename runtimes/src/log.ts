@@ -4,7 +4,9 @@
  * AgentCore ships to the runtime's CloudWatch log group; the launcher writes to the agent
  * log (its terminal is the protocol channel).
  */
+import { ENV_RUNTIME_NAME } from '../../shared/contract/runtime-env';
 import { createJsonLogger, type LineSink, type LogFields, type Logger, silentLogger } from '../../shared/json-logger';
+import { RUNTIME_DIMENSION } from '../../shared/metrics';
 
 export type { LineSink, LogFields, Logger };
 export { silentLogger };
@@ -17,9 +19,16 @@ const stdoutSink: LineSink = (line) => {
   }
 };
 
-export function createLogger(component: string, sink: LineSink = stdoutSink): Logger {
-  return createJsonLogger({ sink, base: { component } });
+/**
+ * `Runtime` is on every record: the dimension of the metrics some records carry
+ * (shared/metrics.ts), the runtime's name as the constructs set it.
+ */
+export function createLogger(component: string, sink: LineSink = stdoutSink, env: Record<string, string | undefined> = process.env): Logger {
+  return createJsonLogger({ sink, base: { component, [RUNTIME_DIMENSION]: env[ENV_RUNTIME_NAME] || UNNAMED_RUNTIME } });
 }
+
+/** The `Runtime` of an image run without the constructs' environment. */
+export const UNNAMED_RUNTIME = 'unnamed';
 
 /** The parts of an error worth a log line: name, message, AWS error code and HTTP status. */
 export function describeError(err: unknown): LogFields {

@@ -29,6 +29,11 @@ export interface RuntimePaths {
   readonly busyDir: string;
   /** The launcher's and agent's log (stderr never reaches the terminal: it is the protocol channel). */
   readonly agentLog: string;
+  /**
+   * Metric records of the launcher, one file each (see metrics-spool.ts): the contract
+   * server moves them to its stdout, the runtime's log group, where they become metrics.
+   */
+  readonly metricsDir: string;
   /** The agent's HOME: AgentCore session storage. */
   readonly agentHome: string;
   /** The agent's working directory. */
@@ -61,6 +66,7 @@ export function resolvePaths(env: Record<string, string | undefined> = process.e
     apiKeyStatusFile: pick('OPENAB_API_KEY_STATUS_FILE', join(stateDir, 'api-key.status.json')),
     busyDir: pick('OPENAB_BUSY_DIR', join(stateDir, 'busy')),
     agentLog: pick('OPENAB_AGENT_LOG', join(stateDir, 'agent.log')),
+    metricsDir: pick('OPENAB_METRICS_DIR', join(stateDir, 'metrics')),
     agentHome,
     workspaceDir: pick('OPENAB_AGENT_CWD', join(agentHome, 'workspace')),
     localDataHome,

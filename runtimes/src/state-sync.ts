@@ -32,6 +32,7 @@ import { copyFileAtomic, ensurePrivateDir, isProcessAlive, tempOwnerPid, tempPat
 import { describeError, type Logger, silentLogger } from './log';
 import { resolvePaths } from './paths';
 import { Sqlite3Cli } from './sqlite-cli';
+import { metricFields } from '../../shared/metrics';
 import { checkSqliteFile, SQLITE_HEADER_BYTES } from './sqlite-file';
 
 /** How long after a turn ends its write-back waits: the agent may commit just after answering. */
@@ -169,10 +170,11 @@ export class StateSync {
   /** Snapshot the live database and save it, unless nothing changed. Never throws. */
   writeBack(): Promise<WriteBackResult> {
     if (this.inFlight) return this.inFlight;
+    const started = Date.now();
     if (this.copyInFailure !== undefined) {
       const reason = `not saved: the copy-in failed (${this.copyInFailure}), so the local database may not hold the saved state`;
       this.log.error('state-sync.write-back-failed', { persistent: this.persistentPath, reason });
-      return Promise.resolve({ outcome: 'failed', reason });
+      return Promise.resolve(this.measured({ outcome: 'failed', reason }, started));
     }
     this.inFlight = (async () => {
       let snap: Snapshot | undefined;
@@ -187,10 +189,26 @@ export class StateSync {
       } finally {
         if (snap) await removeWithSideFiles(snap.file);
       }
-    })().finally(() => {
+    })().then((result) => this.measured(result, started)).finally(() => {
       this.inFlight = undefined;
     });
     return this.inFlight;
+  }
+
+  /**
+   * The `state-sync.write-back` record of a save that did something (written, stale or
+   * failed), with its metrics; one that found nothing to save is not recorded.
+   */
+  private measured(result: WriteBackResult, started: number): WriteBackResult {
+    if (result.outcome === 'unchanged' || result.outcome === 'no-local-database') return result;
+    const durationMs = Date.now() - started;
+    const outcome = result.outcome;
+    this.log[outcome === 'failed' ? 'error' : 'info']('state-sync.write-back', {
+      outcome,
+      durationMs,
+      ...metricFields({ StateWriteBacks: 1, StateWriteBackDuration: durationMs }, { Outcome: outcome }),
+    });
+    return result;
   }
 
   /**

@@ -25,6 +25,7 @@ import { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../shared/contrac
 import { ensurePrivateDir, writeFileAtomic } from './fs-atomic';
 import { describeError, type Logger, silentLogger } from './log';
 import { resolvePaths } from './paths';
+import { metricFields } from '../../shared/metrics';
 
 export { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME };
 /** Overrides the variable the agent receives its key in. */
@@ -117,6 +118,7 @@ export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promis
   ];
   if (!workloadName || !credentialProvider) {
     log.warn('api-key.not-configured', {
+      ...metricFields({ ApiKeyFetches: 1 }, { Outcome: 'not_configured' }),
       missing,
       message: `${missing.join(' and ')} ${missing.length > 1 ? 'are' : 'is'} not set, so no API key is fetched from the AgentCore Token Vault; ${loginHint(env)}`,
     });
@@ -159,6 +161,7 @@ export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promis
     const httpStatus = typeof described.httpStatus === 'number' ? described.httpStatus : undefined;
     const message = String(scrub(described.message ?? ''));
     log.error('api-key.fetch-failed', {
+      ...metricFields({ ApiKeyFetches: 1 }, { Outcome: 'failed' }),
       step,
       workloadName,
       credentialProvider,
@@ -174,7 +177,7 @@ export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promis
   }
 
   const envName = agentApiKeyEnvName(env);
-  log.info('api-key.fetched', { file: keyFile, envName, workloadName, credentialProvider });
+  log.info('api-key.fetched', { file: keyFile, envName, workloadName, credentialProvider, ...metricFields({ ApiKeyFetches: 1 }, { Outcome: 'fetched' }) });
   return record({ state: 'fetched', at: now(), envName, workloadName, credentialProvider });
 }
 

@@ -21,3 +21,6 @@ export const ENV_CREDENTIAL_PROVIDER = 'AGENTCORE_CREDENTIAL_PROVIDER';
 
 /** The longest one busy stretch reports `HealthyBusy`, in seconds (set by the constructs; default an hour). */
 export const ENV_MAX_BUSY_SECONDS = 'OPENAB_MAX_BUSY_SECONDS';
+
+/** The runtime's name, the `Runtime` dimension of its metrics (set by the constructs). */
+export const ENV_RUNTIME_NAME = 'OPENAB_RUNTIME_NAME';

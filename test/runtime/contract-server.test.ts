@@ -12,7 +12,7 @@ describe('PingState', () => {
     expect(s.observe(false, 1_005_000)).toEqual({ status: 'Healthy', time_of_last_update: 1000, changed: false });
     expect(s.observe(true, 1_007_900)).toEqual({ status: 'HealthyBusy', time_of_last_update: 1007, changed: true });
     expect(s.observe(true, 1_020_000)).toEqual({ status: 'HealthyBusy', time_of_last_update: 1007, changed: false });
-    expect(s.observe(false, 1_030_000)).toEqual({ status: 'Healthy', time_of_last_update: 1030, changed: true });
+    expect(s.observe(false, 1_030_000)).toEqual({ status: 'Healthy', time_of_last_update: 1030, changed: true, busyMs: 22_100 });
   });
 });
 

@@ -25,6 +25,8 @@ import { collectAfterLargeMessage } from '../release-memory';
 import { AgentRequestError, RemoteAgent } from '../agent/remote-agent';
 import { type ClientSessionId, decodeClientSessionId, encodeClientSessionId, newToken, type RemoteIds, remoteIds } from './session-id';
 import { Deadline, Waiter, within } from '../wait';
+import { metricFields } from '../../../shared/metrics';
+import { turnOutcome, turnRecord, type TurnOutcome } from './turns';
 
 declare const __BRIDGE_VERSION__: string;
 export const BRIDGE_VERSION = typeof __BRIDGE_VERSION__ === 'string' ? __BRIDGE_VERSION__ : '0.0.0-dev';
@@ -80,6 +82,9 @@ interface Pending {
   readonly id: number | string;
   readonly method: string;
   cancelled?: boolean;
+  /** When it reached the bridge, and when the agent first streamed an update for it (prompts: the `turn` record). */
+  readonly startedAt: number;
+  firstUpdateAt?: number;
 }
 
 type LoadOutcome =
@@ -345,7 +350,12 @@ export class Bridge {
       session.agentSessionId = opened.agentSessionId;
       this.watch(agent);
     });
-    this.log.warn('conversation-not-restored', { sessionId: session.client.id, previousAgentSessionId, agentSessionId });
+    this.log.warn('conversation-not-restored', {
+      sessionId: session.client.id,
+      previousAgentSessionId,
+      agentSessionId,
+      ...metricFields({ ConversationsNotRestored: 1 }),
+    });
     session.stoppedBecause = undefined;
     return rest;
   }
@@ -366,13 +376,17 @@ export class Bridge {
       this.reply(errorResponse(msg.id, INVALID_PARAMS, `Request id ${JSON.stringify(msg.id)} is already in use by a pending request`));
       return;
     }
-    this.pending.set(key, { id: msg.id, method: msg.method });
+    this.pending.set(key, { id: msg.id, method: msg.method, startedAt: Date.now() });
     try {
       const agent = await this.runningAgent(session);
       if (!this.pending.has(key)) return; // answered meanwhile (cancelled)
       this.sendToAgent(agent, this.toAgent(line, session));
     } catch (e) {
-      if (this.forget(key)) this.replyError(msg.id, e, msg.method);
+      const p = this.pending.get(key);
+      if (this.forget(key)) {
+        this.replyError(msg.id, e, msg.method);
+        if (p) this.endTurn(p, 'error');
+      }
     }
   }
 
@@ -430,8 +444,13 @@ export class Bridge {
     }
     for (const p of victims) {
       if (!this.pending.delete(idKey(p.id))) continue;
-      if (prompts.includes(p)) this.reply(resultResponse(p.id, { stopReason: 'cancelled' }));
-      else this.reply(errorResponse(p.id, INTERNAL_ERROR, `${p.method} was interrupted: the agent was stopped by session/cancel`));
+      if (prompts.includes(p)) {
+        this.reply(resultResponse(p.id, { stopReason: 'cancelled' }));
+        this.endTurn(p, 'cancelled', 'cancelled');
+      } else {
+        this.reply(errorResponse(p.id, INTERNAL_ERROR, `${p.method} was interrupted: the agent was stopped by session/cancel`));
+        this.endTurn(p, 'error');
+      }
     }
   }
 
@@ -508,7 +527,8 @@ export class Bridge {
     const started = Date.now();
     try {
       const up = await this.bringUp(session, { cwd: this.lastCwd ?? '/', mcpServers: [] }, new Deadline(LOAD_BUDGET_MS), false);
-      this.log.info(up.reattached ? 'agent-reattached' : 'agent-restarted', { restored: up.restored, afterMs: Date.now() - started });
+      const result = up.reattached ? 'reattached' : 'restarted';
+      this.log.info(`agent-${result}`, { restored: up.restored, afterMs: Date.now() - started, ...metricFields({ AgentRestarts: 1 }, { Result: result }) });
     } catch (e) {
       // Leave no half-started agent behind: the next request tries again from scratch.
       const failed = session.agent;
@@ -573,6 +593,11 @@ export class Bridge {
         return;
       }
       this.forget(idKey(msg.id!));
+      const { outcome, stopReason } = turnOutcome(msg);
+      this.endTurn(p, outcome, stopReason);
+    } else if (msg.kind === 'notification' && msg.method === 'session/update') {
+      const now = Date.now();
+      for (const p of this.pending.values()) if (p.method === 'session/prompt') p.firstUpdateAt ??= now;
     }
     this.log.debug('agent-message', () => ({ message: line.subarray(0, 4000).toString('utf8') }));
     this.noteTraffic();
@@ -593,9 +618,10 @@ export class Bridge {
   private readonly onAgentGone = (reason: string, code: BridgeErrorCode) => {
     if (this.closing) return;
     this.closing = true;
-    this.log.error('agent-gone', { code, reason });
+    this.log.error('agent-gone', { code, reason, ...metricFields({ Errors: 1 }, { Code: code }) });
     for (const p of this.pending.values()) {
       this.reply(errorResponse(p.id, INTERNAL_ERROR, `The remote agent is gone: ${reason}`, { code }));
+      this.endTurn(p, 'error');
     }
     this.pending.clear();
     this.checkCancelAnswered();
@@ -612,6 +638,7 @@ export class Bridge {
           code: 'BRIDGE_OUTPUT_LOST' satisfies BridgeErrorCode,
         }),
       );
+      this.endTurn(p, 'error');
     }
     this.pending.clear();
     this.checkCancelAnswered();
@@ -653,6 +680,11 @@ export class Bridge {
   }
 
 
+  /** A prompt was answered: its `turn` record (other requests have none). */
+  private endTurn(p: Pending, outcome: TurnOutcome, stopReason?: string): void {
+    if (p.method === 'session/prompt') this.log.info('turn', turnRecord(p, outcome, stopReason));
+  }
+
   /** Writes one message to the client: a line, or a line in pieces (written together). */
   private reply(line: Buffer | readonly Buffer[]): void {
     let ok = true;
@@ -676,7 +708,7 @@ export class Bridge {
     }
     const code: BridgeErrorCode = isBridgeError(e) ? e.code : 'BRIDGE_INTERNAL';
     const message = e instanceof Error ? e.message : String(e);
-    this.log.error('request-failed', { method, code, error: message });
+    this.log.error('request-failed', { method, code, error: message, ...metricFields({ Errors: 1 }, { Code: code }) });
     const rpcCode = isBridgeError(e, 'BRIDGE_RUNTIME_NOT_FOUND') || isBridgeError(e, 'BRIDGE_INVALID_REQUEST') ? SESSION_NOT_FOUND : INTERNAL_ERROR;
     this.reply(errorResponse(id, rpcCode, `${method} failed: ${message}`, { code }));
   }

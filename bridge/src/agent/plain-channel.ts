@@ -5,6 +5,7 @@
  * service dropped while detached is lost for good.
  */
 import { isLinkLine } from '../../../shared/link/link-frame';
+import { metricFields } from '../../../shared/metrics';
 import type { Logger } from '../logger';
 import type { ResumePolicy } from '../shell/remote-shell';
 import type { AgentChannel, ChannelContext } from './agent-channel';
@@ -40,7 +41,7 @@ export class PlainChannel implements AgentChannel {
 
   outputLost(bytes: number): boolean {
     const dropped = this.ctx.dropPartialLine();
-    this.log.error('output-lost', { bytes, partialLineBytes: dropped });
+    this.log.error('output-lost', { bytes, partialLineBytes: dropped, ...metricFields({ OutputBytesLost: bytes + dropped }) });
     return true;
   }
 

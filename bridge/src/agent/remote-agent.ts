@@ -21,6 +21,7 @@ import { decodeLinkFrame, isLinkLine, LINK_FRAME_OVERHEAD_BYTES } from '../../..
 import { LINK_PROBE_METHOD, LINK_VERSION, parseHello } from '../../../shared/link/link-probe';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../../shared/contract/bridge-cli';
 import { refuseOversize } from '../../../shared/oversize';
+import { metricFields } from '../../../shared/metrics';
 import { isBlank, type Message, parseLine, requestLine } from '../jsonrpc';
 import type { RemoteIds } from '../acp/session-id';
 import { BridgeError } from '../errors';
@@ -191,7 +192,7 @@ export class RemoteAgent extends EventEmitter {
     this.phase = { name: 'launching', scanner, started };
     this.shell.resize(COLUMNS, ROWS);
     this.shell.write(Buffer.from(line.text));
-    this.log.info('agent-start', { command: this.options.shellCommand });
+    this.log.info('agent-start', { command: this.options.shellCommand, ...metricFields({ AgentStarts: 1 }) });
     const failure = await within(started.promise, timeoutMs, () => new BridgeError(
       'BRIDGE_AGENT_START_FAILED',
       `the shell did not start the agent within ${timeoutMs / 1000} s; it printed: ${scanner.text() || '(nothing)'}`,

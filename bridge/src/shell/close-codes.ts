@@ -4,8 +4,11 @@
  */
 import { BridgeError } from '../errors';
 
+/** Why a connection was reattached, from a short fixed list (the `Reason` of the `Reattaches` metric). */
+export type ReattachReason = 'going_away' | 'dropped' | 'policy' | 'too_large' | 'server_error' | 'restarting' | 'other';
+
 export type CloseDecision =
-  | { action: 'reattach'; reason: string; minDelayMs: number }
+  | { action: 'reattach'; reason: string; minDelayMs: number; metricReason: ReattachReason }
   | { action: 'fatal'; error: BridgeError }
   | { action: 'ended'; reason: string };
 
@@ -15,16 +18,16 @@ export function classifyClose(code: number, reason: string): CloseDecision {
     case 1000:
       return { action: 'ended', reason: `connection closed normally (${why})` };
     case 1001:
-      return { action: 'reattach', reason: `service going away (${why})`, minDelayMs: 0 };
+      return { action: 'reattach', reason: `service going away (${why})`, minDelayMs: 0, metricReason: 'going_away' };
     case 1006:
-      return { action: 'reattach', reason: `connection dropped without a close frame (${why})`, minDelayMs: 0 };
+      return { action: 'reattach', reason: `connection dropped without a close frame (${why})`, minDelayMs: 0, metricReason: 'dropped' };
     case 1008:
       // The routine one-hour limit, a slow reader, or a rate violation: back off a little first.
-      return { action: 'reattach', reason: `policy close (${why})`, minDelayMs: /rate|frame/i.test(reason) ? 1_000 : 0 };
+      return { action: 'reattach', reason: `policy close (${why})`, minDelayMs: /rate|frame/i.test(reason) ? 1_000 : 0, metricReason: 'policy' };
     case 1009:
-      return { action: 'reattach', reason: `frame too large (${why})`, minDelayMs: 0 };
+      return { action: 'reattach', reason: `frame too large (${why})`, minDelayMs: 0, metricReason: 'too_large' };
     case 1011:
-      return { action: 'reattach', reason: `internal error on the service (${why})`, minDelayMs: 500 };
+      return { action: 'reattach', reason: `internal error on the service (${why})`, minDelayMs: 500, metricReason: 'server_error' };
     case 1003:
       return {
         action: 'fatal',
@@ -39,8 +42,8 @@ export function classifyClose(code: number, reason: string): CloseDecision {
         ),
       };
     default:
-      if (code >= 1012 && code <= 1014) return { action: 'reattach', reason: `service restarting (${why})`, minDelayMs: 500 };
-      return { action: 'reattach', reason: `connection closed (${why})`, minDelayMs: 500 };
+      if (code >= 1012 && code <= 1014) return { action: 'reattach', reason: `service restarting (${why})`, minDelayMs: 500, metricReason: 'restarting' };
+      return { action: 'reattach', reason: `connection closed (${why})`, minDelayMs: 500, metricReason: 'other' };
   }
 }
 

@@ -29,6 +29,8 @@ import { ShellSocket } from './shell-socket';
 import { Waiter, within } from '../wait';
 import { signShellUpgrade, type ShellTarget } from './sigv4';
 import { parseStatus, type StatusEvent } from './shell-status';
+import { metricFields } from '../../../shared/metrics';
+import type { ReattachReason } from './close-codes';
 
 export interface AttachInfo {
   /** The shell already existed (and so did whatever runs in it). */
@@ -112,7 +114,7 @@ export class RemoteShell extends EventEmitter {
       confirmTimeoutMs: options.confirmTimeoutMs ?? 10_000,
     };
     this.sender = new ShellFrameSender({
-      onPaced: (info) => this.log.info('frames-paced', info),
+      onPaced: (info) => this.log.info('frames-paced', { ...info, ...metricFields({ FramesPaced: info.frames }) }),
     });
   }
 
@@ -270,6 +272,7 @@ export class RemoteShell extends EventEmitter {
       shellId: status.shellId,
       reconnected: status.reconnected,
       bytesDropped: status.bytesDropped || undefined,
+      ...(status.bytesDropped ? metricFields({ OutputBytesDropped: status.bytesDropped }) : {}),
     });
     return { reconnected: status.reconnected };
   }
@@ -408,7 +411,7 @@ export class RemoteShell extends EventEmitter {
     const decision = classifyClose(code, reason);
     if (decision.action === 'reattach') {
       this.state = 'reattaching';
-      void this.reattach(decision.reason, decision.minDelayMs);
+      void this.reattach(decision.reason, decision.minDelayMs, decision.metricReason);
       return;
     }
     this.end();
@@ -422,13 +425,14 @@ export class RemoteShell extends EventEmitter {
     }
   }
 
-  private async reattach(reason: string, minDelayMs: number): Promise<void> {
+  private async reattach(reason: string, minDelayMs: number, metricReason: ReattachReason): Promise<void> {
     const started = Date.now();
     this.flushAlignment();
     for (let attempt = 1; this.state === 'reattaching'; attempt++) {
       const delay = attempt === 1 ? minDelayMs : Math.max(minDelayMs, backoffDelay(attempt - 1));
       if (Date.now() - started + delay > this.opts.reconnectWindowMs) break;
-      this.log.info('reattach', { reason, attempt, delayMs: delay });
+      // One drop is one reattach, however many attempts it takes.
+      this.log.info('reattach', { reason, attempt, delayMs: delay, ...(attempt === 1 ? metricFields({ Reattaches: 1 }, { Reason: metricReason }) : {}) });
       if (delay > 0) await sleep(delay);
       if (this.state !== 'reattaching') return;
       try {
@@ -436,7 +440,8 @@ export class RemoteShell extends EventEmitter {
         if ((this.state as string) !== 'reattaching') return;
         this.state = 'attached';
         this.fixed = { clock: false, credentials: false };
-        this.log.info('reattached', { reason, attempt, afterMs: Date.now() - started, reconnected: info.reconnected });
+        const afterMs = Date.now() - started;
+        this.log.info('reattached', { reason, attempt, afterMs, reconnected: info.reconnected, ...metricFields({ ReattachDelay: afterMs }) });
         if (!info.reconnected) {
           // A new, empty shell: whatever ran in ours is gone (the microVM was reaped or
           // restarted). End this one too, so the next bridge for the thread starts the agent
