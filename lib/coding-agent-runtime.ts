@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Fn, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
 import {
   AgentRuntimeArtifact,
   type CfnRuntime,
@@ -9,7 +9,8 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { type Construct, type IConstruct } from 'constructs';
 import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bridge-cli';
-import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS } from '../shared/contract/runtime-env';
+import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS, ENV_RUNTIME_NAME } from '../shared/contract/runtime-env';
+import { runtimeDimension } from '../shared/metrics';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import {
@@ -294,7 +295,8 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     }
     // Our own rendering, so variables can be added after construction (addEnvironment).
     cfn.environmentVariables = Lazy.any({ produce: () => (Object.keys(this.environment).length ? { ...this.environment } : undefined) });
-    Object.assign(this.environment, contractEnvironment(props), props.environmentVariables);
+    // The runtime's programs name it in their metrics (the `Runtime` dimension).
+    Object.assign(this.environment, { [ENV_RUNTIME_NAME]: this.agentRuntimeName }, contractEnvironment(props), props.environmentVariables);
 
     this.agentRuntimeArn = this.runtime.agentRuntimeArn;
     this.agentRuntimeId = this.runtime.agentRuntimeId;
@@ -386,6 +388,12 @@ function contractEnvironment(props: CodingAgentRuntimeProps): Record<string, str
   const busy = props.maxBusyDuration;
   if (busy !== undefined && !busy.isUnresolved()) env[ENV_MAX_BUSY_SECONDS] = String(busy.toSeconds());
   return env;
+}
+
+/** The runtime name in a runtime ARN (`…:runtime/<name>-<10 characters>`), also when the ARN is a token. */
+export function runtimeNameFromArn(arn: string): string {
+  if (!Token.isUnresolved(arn)) return runtimeDimension(arn.slice(arn.lastIndexOf('/') + 1));
+  return Fn.select(0, Fn.split('-', Fn.select(1, Fn.split('runtime/', arn))));
 }
 
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */

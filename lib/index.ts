@@ -7,6 +7,7 @@ export * from './agent-api-key';
 export * from './bridge-options';
 export * from './oab-service';
 export * from './oab-agent-core';
+export { type MonitoringOptions, OabMonitoring, type OabMonitoringProps } from './oab-monitoring';
 export * from './perms';
 export { BotMessagePolicy, MessageProcessingMode, type ChatAccessOptions } from './render/oab-config';
 export { OabAgentCoreStack, type OabAgentCoreStackProps } from './app/oab-agent-core-stack';

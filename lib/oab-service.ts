@@ -35,6 +35,7 @@ import {
 import { BridgeLogLevel, type BridgeOptions, CancelStrategy } from './bridge-options';
 import { DEFAULT_IDLE_DETACH_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, MAX_IDLE_DETACH_SECONDS, maxMessageBytesProblem } from '../shared/contract/bridge-cli';
 import { bridgePeakMiB, OAB_DEFAULT_MAX_SESSIONS, requiredTaskMemoryMiB } from './render/task-memory';
+import { type MonitoringOptions, OabMonitoring, validateMonitoringOptions } from './oab-monitoring';
 import {
   CANCEL_STRATEGIES,
   LOG_LEVELS,
@@ -233,6 +234,11 @@ export interface OabServiceOptions {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The dashboard and alarms over the bridge's and the runtime's metrics and the OAB task.
+   * @default - a dashboard, no alarms
+   */
+  readonly monitoring?: MonitoringOptions;
 }
 
 export interface OabServiceProps extends OabServiceOptions {
@@ -271,6 +277,8 @@ export class OabService extends Construct {
   readonly configToml: string;
   readonly fileSystem?: efs.FileSystem;
   readonly accessPoint?: efs.AccessPoint;
+  /** The dashboard and alarms (see {@link OabServiceOptions.monitoring}). */
+  readonly monitoring: OabMonitoring;
 
   constructor(scope: Construct, id: string, props: OabServiceProps) {
     super(scope, id);
@@ -298,7 +306,7 @@ export class OabService extends Construct {
       additionalSections: props.additionalConfig,
     };
     const bundlePath = props.bridgeBundlePath ?? defaultBridgeBundle();
-    throwIfInvalid(this, [...validateOabServiceProps(props, bundlePath), ...validateOabConfig(config)]);
+    throwIfInvalid(this, [...validateOabServiceProps(props, bundlePath), ...validateOabConfig(config), ...validateMonitoringOptions(props.monitoring)]);
 
     this.configToml = renderOabConfig(config);
     // The config ends up in the task definition: a dynamic reference would be resolved into it in plain text.
@@ -404,6 +412,13 @@ export class OabService extends Construct {
       this.fileSystem = fileSystem;
       this.accessPoint = accessPoint;
     }
+    this.monitoring = new OabMonitoring(this, 'Monitoring', {
+      ...props.monitoring,
+      service: this.service,
+      runtimeArn: props.runtime.agentRuntimeArn,
+      // A CodingAgentRuntime knows its name; any other runtime is named by its ARN.
+      runtimeName: runtimeNameOf(props.runtime),
+    });
     this.acknowledgeFindings(props);
   }
 
@@ -699,3 +714,8 @@ function validateIdleDetach(given: Duration | undefined, idleTimeout: Duration |
   return [];
 }
 
+
+function runtimeNameOf(runtime: ICodingAgentRuntime): string | undefined {
+  const name = (runtime as { agentRuntimeName?: unknown }).agentRuntimeName;
+  return typeof name === 'string' ? name : undefined;
+}

@@ -1,6 +1,7 @@
 import { Duration, RemovalPolicy, Size, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { AgentRuntimeImage } from '../agent-runtime-image';
 import { OabAgentCore } from '../oab-agent-core';
@@ -65,6 +66,11 @@ export class OabAgentCoreStack extends Stack {
       persistThreadMap: s.persistThreadMap,
       stateRemovalPolicy: s.retainState === undefined ? undefined : s.retainState ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       logRetention: s.logRetentionDays,
+      monitoring: {
+        dashboard: s.dashboard,
+        alarms: s.alarms,
+        alarmTopic: s.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', s.alarmTopicArn) : undefined,
+      },
       cpu: s.cpu,
       memoryLimitMiB: s.memoryLimitMiB,
       bridge: s.maxMessageMiB === undefined ? undefined : { maxMessageSize: Size.mebibytes(s.maxMessageMiB) },

@@ -69,6 +69,12 @@ export interface StageSettings {
   readonly retainState?: boolean;
   /** @default 30 */
   readonly logRetentionDays?: number;
+  /** The CloudWatch dashboard. @default true */
+  readonly dashboard?: boolean;
+  /** The alarms, notifying a new SNS topic (or `alarmTopicArn`). @default false */
+  readonly alarms?: boolean;
+  /** An SNS topic for the alarms instead of a new one (its full ARN). @default - a new topic */
+  readonly alarmTopicArn?: string;
   /** @default 512 */
   readonly cpu?: number;
   /** @default - the smallest Fargate size for `cpu` that holds `maxSessions` bridges at their peak and OAB */
@@ -111,6 +117,9 @@ const KEYS: Record<keyof StageSettings, Kind> = {
   persistThreadMap: 'boolean',
   retainState: 'boolean',
   logRetentionDays: 'number',
+  dashboard: 'boolean',
+  alarms: 'boolean',
+  alarmTopicArn: 'string',
   cpu: 'number',
   memoryLimitMiB: 'number',
   maxMessageMiB: 'number',
@@ -191,6 +200,11 @@ export function validateStageSettings(stage: string, settings: Record<string, un
   const key = settings.secretsKmsKeyArn;
   if (typeof key === 'string' && !KMS_KEY_ARN.test(key)) {
     problems.push(`${stage}.secretsKmsKeyArn must be a KMS key ARN (arn:…:kms:<region>:<account>:key/<key id>; not an alias, which IAM cannot grant on), got "${key}"`);
+  }
+  const topic = settings.alarmTopicArn;
+  if (typeof topic === 'string') {
+    if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topic)) problems.push(`${stage}.alarmTopicArn must be an SNS topic ARN (arn:…:sns:<region>:<account>:<name>), got "${topic}"`);
+    if (settings.alarms !== true) problems.push(`${stage}.alarmTopicArn needs "alarms": true`);
   }
   return problems;
 }

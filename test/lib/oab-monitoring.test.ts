@@ -1,0 +1,124 @@
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { CodingAgentRuntime, type MonitoringOptions, OabService } from '../../lib';
+import { runtimeNameFromArn } from '../../lib/coding-agent-runtime';
+import { ALARM_THRESHOLDS } from '../../lib/oab-monitoring';
+import { METRICS, METRICS_NAMESPACE } from '../../shared/metrics';
+import { importedRuntime, newStack, RUNTIME_ARN, secretNamed } from './support';
+
+function oab(monitoring?: MonitoringOptions, runtime?: 'created') {
+  const stack = newStack();
+  const service = new OabService(stack, 'Oab', {
+    runtime: runtime === 'created' ? new CodingAgentRuntime(stack, 'Runtime', { runtimeName: 'kiro_agent' }) : importedRuntime(stack),
+    discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels: ['123456789012345678'] },
+    monitoring,
+  });
+  return { stack, service, template: Template.fromStack(stack) };
+}
+
+/** The dashboard's body with its tokens flattened, as one string. */
+function dashboardBody(template: Template): string {
+  const [dashboard] = Object.values(template.findResources('AWS::CloudWatch::Dashboard'));
+  const body = dashboard.Properties.DashboardBody as { 'Fn::Join': [string, unknown[]] };
+  return body['Fn::Join'][1].map((p) => (typeof p === 'string' ? p : JSON.stringify(p))).join('');
+}
+
+function alarm(template: Template, id: string): Record<string, any> {
+  const alarms = template.findResources('AWS::CloudWatch::Alarm');
+  const key = Object.keys(alarms).find((k) => k.startsWith(`OabMonitoring${id}`));
+  if (!key) throw new Error(`no alarm ${id} among ${Object.keys(alarms).join(', ')}`);
+  return alarms[key].Properties;
+}
+
+describe('OabService monitoring', () => {
+  test('by default a dashboard over every metric of the bridge and the runtime and the OAB task, and no alarm', () => {
+    const { template } = oab();
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    const body = dashboardBody(template);
+    for (const name of Object.keys(METRICS)) expect({ name, shown: body.includes(`"${name}"`) || body.includes(`MetricName=\\"${name}\\"`) }).toEqual({ name, shown: true });
+    expect(body).toContain(METRICS_NAMESPACE);
+    // The imported runtime's name, read from its ARN, is the Runtime dimension.
+    expect(body).toContain('"Runtime","my_agent"');
+    for (const ecsMetric of ['RunningTaskCount', 'PendingTaskCount', 'CPUUtilization', 'MemoryUtilization', 'EMFValidationErrors']) expect(body).toContain(ecsMetric);
+  });
+
+  test('the dashboard can be left out', () => {
+    oab({ dashboard: false }).template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+  });
+
+  test('alarms, when asked for, each with its threshold and missing-data rule, notifying a new encrypted TLS-only topic', () => {
+    const { template, stack } = oab({ alarms: true });
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: Match.anyValue() });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: { Statement: Match.arrayWith([Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'] })]) },
+    });
+
+    expect(alarm(template, 'NoRunningTask')).toMatchObject({
+      MetricName: 'RunningTaskCount', Namespace: 'ECS/ContainerInsights', Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 3, TreatMissingData: 'breaching',
+    });
+    const rate = alarm(template, 'ErrorRate');
+    expect(rate).toMatchObject({ Threshold: ALARM_THRESHOLDS.errorRatePercent, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+    expect(JSON.stringify(rate.Metrics)).toContain('"MetricName":"Errors"');
+    expect(alarm(template, 'ReattachStorm')).toMatchObject({ MetricName: 'Reattaches', Namespace: METRICS_NAMESPACE, Threshold: 30, EvaluationPeriods: 2, TreatMissingData: 'notBreaching' });
+    expect(alarm(template, 'LostOutput')).toMatchObject({ MetricName: 'OutputBytesLost', Threshold: 1, TreatMissingData: 'notBreaching' });
+    expect(alarm(template, 'KeyFetchFailure')).toMatchObject({
+      MetricName: 'ApiKeyFetches', Threshold: 1, Dimensions: expect.arrayContaining([{ Name: 'Outcome', Value: 'failed' }]),
+    });
+    expect(alarm(template, 'StateWriteBackFailure')).toMatchObject({
+      MetricName: 'StateWriteBacks', Period: 900, Dimensions: expect.arrayContaining([{ Name: 'Outcome', Value: 'failed' }]),
+    });
+    for (const props of Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((a) => a.Properties)) {
+      expect(props.AlarmActions).toHaveLength(1);
+      expect(props.OKActions).toEqual(props.AlarmActions);
+    }
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
+  test('alarms notify a topic passed in, and no topic or key is created', () => {
+    const stack = newStack();
+    const topic = sns.Topic.fromTopicArn(stack, 'Ops', 'arn:aws:sns:us-east-1:123456789012:ops');
+    const service = new OabService(stack, 'Oab', {
+      runtime: importedRuntime(stack),
+      discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels: ['123456789012345678'] },
+      monitoring: { alarms: true, alarmTopic: topic },
+    });
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    expect(service.monitoring.alarmTopic).toBe(topic);
+    expect(alarm(template, 'LostOutput').AlarmActions).toEqual(['arn:aws:sns:us-east-1:123456789012:ops']);
+  });
+
+  test('a runtime created here is named by its name, which its programs also get', () => {
+    const { template } = oab(undefined, 'created');
+    expect(dashboardBody(template)).toContain('"Runtime","kiro_agent"');
+    template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: Match.objectLike({ OPENAB_RUNTIME_NAME: 'kiro_agent' }) });
+  });
+
+  test('bad monitoring options fail the synth, named', () => {
+    const stack = newStack();
+    const topic = sns.Topic.fromTopicArn(stack, 'Ops', 'arn:aws:sns:us-east-1:123456789012:ops');
+    expect(() => new OabService(stack, 'Oab', {
+      runtime: importedRuntime(stack),
+      discord: { botToken: { secret: secretNamed(stack, 'openab/discord'), field: 'botToken' }, allowedChannels: ['123456789012345678'] },
+      monitoring: { alarmTopic: topic, dashboard: false, dashboardName: 'has spaces' },
+    })).toThrow(/monitoring\.alarmTopic requires monitoring\.alarms: true[\s\S]*monitoring\.dashboardName cannot be combined with monitoring\.dashboard: false[\s\S]*monitoring\.dashboardName must be/);
+  });
+
+  test('the runtime name comes from a runtime ARN, literal or a token', () => {
+    expect(runtimeNameFromArn(RUNTIME_ARN)).toBe('my_agent');
+    const stack = newStack();
+    const token = new CodingAgentRuntime(stack, 'R', { runtimeName: 'x_agent' }).agentRuntimeArn;
+    expect(stack.resolve(runtimeNameFromArn(token))).toEqual({
+      'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [1, { 'Fn::Split': ['runtime/', expect.anything()] }] }] }],
+    });
+  });
+});
