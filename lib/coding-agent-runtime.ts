@@ -23,6 +23,7 @@ import { acknowledgeWildcardResources } from './private/nag';
 import {
   throwIfInvalid,
   validateDuration,
+  MAX_RUNTIME_ENVIRONMENT_VARIABLES,
   validateEnvironment,
   validateQualifier,
   validateRuntimeArn,
@@ -294,9 +295,17 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
       cfn.filesystemConfigurations = [{ sessionStorage: { mountPath: this.sessionStorageMountPath } }];
     }
     // Our own rendering, so variables can be added after construction (addEnvironment).
-    cfn.environmentVariables = Lazy.any({ produce: () => (Object.keys(this.environment).length ? { ...this.environment } : undefined) });
-    // The runtime's programs name it in their metrics (the `Runtime` dimension).
-    Object.assign(this.environment, { [ENV_RUNTIME_NAME]: this.agentRuntimeName }, contractEnvironment(props), props.environmentVariables);
+    cfn.environmentVariables = Lazy.any({ produce: () => this.renderedEnvironment() });
+    Object.assign(this.environment, contractEnvironment(props), props.environmentVariables);
+    this.node.addValidation({
+      validate: () => {
+        if (!this.runtimeNameFits()) {
+          Annotations.of(this).addWarningV2('openab-agentcore:runtimeNameNotPassed',
+            `${MAX_RUNTIME_ENVIRONMENT_VARIABLES} environment variables leave no room for ${ENV_RUNTIME_NAME}: the metrics of this runtime's programs are published with Runtime=unnamed`);
+        }
+        return [];
+      },
+    });
 
     this.agentRuntimeArn = this.runtime.agentRuntimeArn;
     this.agentRuntimeId = this.runtime.agentRuntimeId;
@@ -305,6 +314,19 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
       props.apiKey.grantUse(role);
       for (const [k, v] of Object.entries(props.apiKey.runtimeEnvironment)) this.addEnvironment(k, v);
     }
+  }
+
+  /**
+   * The variables as deployed: with the runtime's name for its programs' metrics (the
+   * `Runtime` dimension) when AgentCore's limit leaves room for it.
+   */
+  private renderedEnvironment(): Record<string, string> | undefined {
+    const env = this.runtimeNameFits() ? { [ENV_RUNTIME_NAME]: this.agentRuntimeName, ...this.environment } : { ...this.environment };
+    return Object.keys(env).length ? env : undefined;
+  }
+
+  private runtimeNameFits(): boolean {
+    return ENV_RUNTIME_NAME in this.environment || Object.keys(this.environment).length < MAX_RUNTIME_ENVIRONMENT_VARIABLES;
   }
 
   /** Adds an environment variable for the agent (never a secret). */

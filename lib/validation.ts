@@ -87,6 +87,9 @@ export function validateNoExpansion(prop: string, value: string | undefined): st
  * Runtime environment variables: AgentCore's limits, and never a secret. A dynamic
  * reference would be resolved by CloudFormation into the runtime's plain configuration.
  */
+/** AgentCore's limit on a runtime's environment variables. */
+export const MAX_RUNTIME_ENVIRONMENT_VARIABLES = 50;
+
 export function validateEnvironment(
   prop: string,
   vars: Record<string, string>,
@@ -94,7 +97,7 @@ export function validateEnvironment(
 ): string[] {
   const problems: string[] = [];
   const keys = Object.keys(vars);
-  if (keys.length > 50) problems.push(`${prop} has ${keys.length} variables; AgentCore allows at most 50`);
+  if (keys.length > MAX_RUNTIME_ENVIRONMENT_VARIABLES) problems.push(`${prop} has ${keys.length} variables; AgentCore allows at most ${MAX_RUNTIME_ENVIRONMENT_VARIABLES}`);
   for (const key of keys) {
     if (!ENV_NAME_PATTERN.test(key)) {
       problems.push(`${prop} name "${key}" must match ${ENV_NAME_PATTERN}`);

@@ -56,6 +56,19 @@ describe('the example app (bin/app.ts, cdk.json)', () => {
     prod.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { LifecycleConfiguration: { IdleRuntimeSessionTimeout: 1800, MaxLifetime: 28800 } });
   });
 
+  test('every stage has a dashboard; only prod has alarms, notifying its own topic', () => {
+    for (const stage of ['dev', 'staging', 'prod']) {
+      const t = template(stage);
+      t.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      t.resourceCountIs('AWS::CloudWatch::Alarm', stage === 'prod' ? 6 : 0);
+      t.resourceCountIs('AWS::SNS::Topic', stage === 'prod' ? 1 : 0);
+    }
+    const prod = template('prod');
+    prod.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApiKeyFetches', Namespace: 'OpenabAgentCore', Threshold: 1 });
+    const topic = logicalIdOf(prod, 'AWS::SNS::Topic');
+    prod.allResourcesProperties('AWS::CloudWatch::Alarm', { AlarmActions: [{ Ref: topic }] });
+  });
+
   test('each stage reads its own secrets and has its own runtime name', () => {
     for (const stage of ['dev', 'staging', 'prod']) {
       const t = template(stage);

@@ -1,5 +1,5 @@
 import { Duration, SecretValue } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AgentApiKey, CodingAgentRuntime, SHELL_ACCESS_ACTIONS } from '../../lib';
@@ -29,7 +29,7 @@ function runtimeTemplate(props: ConstructorParameters<typeof CodingAgentRuntime>
 const LOG_GROUP = ':log-group:/aws/bedrock-agentcore/runtimes/kiro_agent-*';
 
 describe('CodingAgentRuntime', () => {
-  test('defaults: public network, 15 minute idle timeout, 8 hour lifetime, session storage at /mnt/agent, no environment', () => {
+  test('defaults: public network, 15 minute idle timeout, 8 hour lifetime, session storage at /mnt/agent, only its name in the environment', () => {
     const { template } = runtimeTemplate();
     template.resourceCountIs('AWS::BedrockAgentCore::Runtime', 1);
     template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', {
@@ -37,8 +37,20 @@ describe('CodingAgentRuntime', () => {
       NetworkConfiguration: { NetworkMode: 'PUBLIC' },
       LifecycleConfiguration: { IdleRuntimeSessionTimeout: 900, MaxLifetime: 28800 },
       FilesystemConfigurations: [{ SessionStorage: { MountPath: '/mnt/agent' } }],
-      EnvironmentVariables: Match.absent(),
+      // The Runtime dimension of its programs' metrics.
+      EnvironmentVariables: { OPENAB_RUNTIME_NAME: 'kiro_agent' },
     });
+  });
+
+  test('the runtime name gives way to 50 variables of the user\'s, with a warning that its metrics are unnamed', () => {
+    const { stack } = newRuntime({ environmentVariables: Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`VAR_${i}`, 'x'])) });
+    const template = Template.fromStack(stack);
+    const env = Object.values(template.findResources('AWS::BedrockAgentCore::Runtime'))[0].Properties.EnvironmentVariables as Record<string, string>;
+    expect(Object.keys(env)).toHaveLength(50);
+    expect(env.OPENAB_RUNTIME_NAME).toBeUndefined();
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('no room for OPENAB_RUNTIME_NAME'));
+    const { stack: roomy } = newRuntime({ environmentVariables: Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`VAR_${i}`, 'x'])) });
+    expect(Annotations.fromStack(roomy).findWarning('*', Match.stringLikeRegexp('OPENAB_RUNTIME_NAME'))).toEqual([]);
   });
 
   test('a generated runtime name satisfies AgentCore\'s pattern', () => {
@@ -256,7 +268,7 @@ describe('CodingAgentRuntime', () => {
     const { template } = runtimeTemplate({ maxBusyDuration: Duration.minutes(30) });
     template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: { OPENAB_MAX_BUSY_SECONDS: '1800' } });
     // The default is the image's own: nothing is set.
-    runtimeTemplate().template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: Match.absent() });
+    runtimeTemplate().template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: { OPENAB_MAX_BUSY_SECONDS: Match.absent() } });
   });
 
   test('session storage can be turned off', () => {

@@ -364,7 +364,7 @@ describe('OabAgentCore validation messages', () => {
 describe('parseStages validation messages', () => {
   const KNOWN = 'account, region, apiKeySecret, apiKeyJsonField, discordSecret, discordAllowedChannels, discordAllowedUsers, '
     + 'slackSecret, slackAllowedChannels, slackAllowedUsers, allowEveryone, secretsKmsKeyArn, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
-    + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, cpu, memoryLimitMiB, maxMessageMiB, '
+    + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, dashboard, alarms, alarmTopicArn, cpu, memoryLimitMiB, maxMessageMiB, '
     + 'maxSessions, sessionTtlHours, openabVersion, tags';
   const stagesError = (problems: string[]) => `Invalid openab-agentcore:stages in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`;
 
@@ -402,6 +402,10 @@ describe('parseStages validation messages', () => {
     }, [
       'dev.discordSecret must be a secret name or a full secret ARN (ending in "-" and the 6 characters Secrets Manager adds), got "arn:aws:secretsmanager:us-east-1:123456789012:secret:openab/discord"',
       'dev.secretsKmsKeyArn must be a KMS key ARN (arn:…:kms:<region>:<account>:key/<key id>; not an alias, which IAM cannot grant on), got "arn:aws:kms:us-east-1:123456789012:alias/openab"',
+    ]],
+    ['an alarm topic that is not an SNS topic ARN, without alarms', { dev: { slackSecret: 's', allowEveryone: true, alarmTopicArn: 'arn:aws:sqs:us-east-1:123456789012:ops' } }, [
+      'dev.alarmTopicArn must be an SNS topic ARN (arn:…:sns:<region>:<account>:<name>), got "arn:aws:sqs:us-east-1:123456789012:ops"',
+      'dev.alarmTopicArn needs "alarms": true',
     ]],
     ['an unknown setting', { dev: { slackSecret: 's', allowEveryone: true, vpcId: 'vpc-1' } },
       [`dev.vpcId is not a known setting (known: ${KNOWN})`]],
