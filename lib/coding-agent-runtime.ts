@@ -418,6 +418,12 @@ export function runtimeNameFromArn(arn: string): string {
   return Fn.select(0, Fn.split('-', Fn.select(1, Fn.split('runtime/', arn))));
 }
 
+/** The log group AgentCore writes a runtime endpoint's application log to: `/aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>`. */
+export function runtimeLogGroupName(runtimeArn: string, qualifier: string): string {
+  const id = Token.isUnresolved(runtimeArn) ? Fn.select(1, Fn.split('runtime/', runtimeArn)) : runtimeArn.slice(runtimeArn.lastIndexOf('/') + 1);
+  return `/aws/bedrock-agentcore/runtimes/${id}-${qualifier}`;
+}
+
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */
 function generatedRuntimeName(scope: Construct): string {
   const name = Names.uniqueResourceName(scope, { maxLength: 48, separator: '_' });

@@ -4,10 +4,11 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS, METRICS_NAMESPACE, type MetricName, type MetricSpec, RUNTIME_DIMENSION } from '../shared/metrics';
-import { runtimeNameFromArn } from './coding-agent-runtime';
+import { runtimeLogGroupName, runtimeNameFromArn } from './coding-agent-runtime';
 
 /** What OabService watches: a dashboard (on by default) and alarms (off by default). */
 export interface MonitoringOptions {
@@ -37,6 +38,13 @@ export interface MonitoringOptions {
 
 export interface OabMonitoringProps extends MonitoringOptions {
   readonly service: ecs.FargateService;
+  /** Where the bridge's records land (the OAB task's log group). */
+  readonly logGroup: logs.ILogGroup;
+  /**
+   * The runtime endpoint the bridge uses: its log group is the runtime's application log.
+   * @default 'DEFAULT'
+   */
+  readonly qualifier?: string;
   /** The runtime's ARN; its name is the `Runtime` dimension of the metrics. */
   readonly runtimeArn: string;
   /**
@@ -75,10 +83,13 @@ export class OabMonitoring extends Construct {
   readonly alarmTopic?: sns.ITopic;
   readonly alarms: cloudwatch.IAlarm[] = [];
   private readonly service: ecs.FargateService;
+  /** The log groups the metric records land in: the bridge's, then the runtime's. */
+  private readonly logGroupNames: readonly string[];
 
   constructor(scope: Construct, id: string, props: OabMonitoringProps) {
     super(scope, id);
     this.service = props.service;
+    this.logGroupNames = [props.logGroup.logGroupName, runtimeLogGroupName(props.runtimeArn, props.qualifier ?? 'DEFAULT')];
     this.runtimeDimension = props.runtimeName ?? runtimeNameFromArn(props.runtimeArn);
     if (props.dashboard ?? true) this.dashboard = this.createDashboard(props.dashboardName);
     if (props.alarms) {
@@ -157,10 +168,11 @@ export class OabMonitoring extends Construct {
     );
     d.addWidgets(
       graph('Runtime: state write-backs', [this.byBreakdown('StateWriteBacks', 'Sum', 'write-backs')], [this.metric('StateWriteBackDuration', 'p90', undefined, undefined, 'duration p90 (ms)')], 12),
-      graph('EMF records CloudWatch could not read (AWS/Logs)', [
-        new cloudwatch.Metric({ namespace: 'AWS/Logs', metricName: 'EMFParsingErrors', statistic: 'Sum', period: Duration.minutes(5), label: 'parsing errors (all log groups)' }),
-        new cloudwatch.Metric({ namespace: 'AWS/Logs', metricName: 'EMFValidationErrors', statistic: 'Sum', period: Duration.minutes(5), label: 'validation errors (all log groups)' }),
-      ], [], 12),
+      graph('Metric records CloudWatch could not read (AWS/Logs): bridge, runtime', ['EMFParsingErrors', 'EMFValidationErrors'].flatMap((metricName) =>
+        this.logGroupNames.map((logGroupName, i) => new cloudwatch.Metric({
+          namespace: 'AWS/Logs', metricName, dimensionsMap: { LogGroupName: logGroupName }, statistic: 'Sum', period: Duration.minutes(5),
+          label: `${metricName} (${i === 0 ? 'bridge' : 'runtime'})`,
+        }))), [], 12),
     );
     return d;
   }

@@ -415,6 +415,8 @@ export class OabService extends Construct {
     this.monitoring = new OabMonitoring(this, 'Monitoring', {
       ...props.monitoring,
       service: this.service,
+      logGroup: this.logGroup,
+      qualifier: bridge.qualifier,
       runtimeArn: props.runtime.agentRuntimeArn,
       // A CodingAgentRuntime knows its name; any other runtime is named by its ARN.
       runtimeName: runtimeNameOf(props.runtime),

@@ -43,6 +43,9 @@ describe('OabService monitoring', () => {
     // The imported runtime's name, read from its ARN, is the Runtime dimension.
     expect(body).toContain('"Runtime","my_agent"');
     for (const ecsMetric of ['RunningTaskCount', 'PendingTaskCount', 'CPUUtilization', 'MemoryUtilization', 'EMFValidationErrors']) expect(body).toContain(ecsMetric);
+    // EMF records CloudWatch could not read, in the two log groups they land in.
+    expect(body).toContain('"LogGroupName","/aws/bedrock-agentcore/runtimes/my_agent-a1b2c3d4e5-DEFAULT"');
+    expect(body).toMatch(/"LogGroupName","\{"Ref":"OabLogGroup[0-9A-F]+"\}"/);
   });
 
   test('the dashboard can be left out', () => {
