@@ -48,7 +48,7 @@ export const METRICS = {
   },
   Reattaches: {
     unit: 'Count', by: 'Reason', source: 'bridge `reattach` (first attempt)',
-    description: 'Connections lost and reattached to the same shell; `Reason` is the close: `going_away` (1001), `dropped` (1006), `policy` (1008), `too_large` (1009), `server_error` (1011), `restarting` (1012–1014), `dead_peer` (no pong), `other`',
+    description: 'Connections lost and reattached to the same shell; `Reason` is the close: `going_away` (1001), `dropped` (1006, also a peer silent for 60 s), `policy` (1008, including the hourly limit), `too_large` (1009), `server_error` (1011), `restarting` (1012–1014), `other`',
   },
   ReattachDelay: { unit: 'Milliseconds', source: 'bridge `reattached`', description: 'From the drop to the reattached connection' },
   OutputBytesDropped: {
