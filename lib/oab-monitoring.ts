@@ -9,6 +9,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS, METRICS_NAMESPACE, type MetricName, type MetricSpec, RUNTIME_DIMENSION } from '../shared/metrics';
 import { runtimeLogGroupName, runtimeNameFromArn } from './coding-agent-runtime';
+import { throwIfInvalid } from './validation';
 
 /** What OabService watches: a dashboard (on by default) and alarms (off by default). */
 export interface MonitoringOptions {
@@ -98,9 +99,14 @@ export class OabMonitoring extends Construct {
     }
   }
 
-  /** One of this project's metrics, for this runtime, optionally for one value of its breakdown. */
+  /**
+   * One of this project's metrics (README, "Metrics"), for this runtime, optionally for one
+   * value of its breakdown dimension (`Outcome`, `Reason`, `Code` or `Result`).
+   */
   metric(name: MetricName, statistic: string, breakdown?: string, period: Duration = Duration.minutes(5), label?: string): cloudwatch.Metric {
+    throwIfInvalid(this, Object.hasOwn(METRICS, name) ? [] : [`metric name must be one of ${Object.keys(METRICS).join(', ')}, got "${String(name)}"`]);
     const spec: MetricSpec = METRICS[name];
+    throwIfInvalid(this, breakdown !== undefined && !spec.by ? [`${name} has no breakdown dimension, so it has no "${breakdown}"`] : []);
     return new cloudwatch.Metric({
       namespace: METRICS_NAMESPACE,
       metricName: name,

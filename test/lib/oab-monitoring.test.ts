@@ -116,6 +116,15 @@ describe('OabService monitoring', () => {
     })).toThrow(/monitoring\.alarmTopic requires monitoring\.alarms: true[\s\S]*monitoring\.dashboardName cannot be combined with monitoring\.dashboard: false[\s\S]*monitoring\.dashboardName must be/);
   });
 
+  test('metric() gives any metric for alarms of one\'s own, and refuses a name or breakdown that does not exist', () => {
+    const { service, stack } = oab();
+    const m = service.monitoring.metric('Errors', 'Sum', 'BRIDGE_ACCESS_DENIED');
+    expect(m.dimensions).toEqual({ Runtime: 'my_agent', Code: 'BRIDGE_ACCESS_DENIED' });
+    expect(stack.resolve(service.monitoring.metric('BusyTime', 'Sum').namespace)).toBe(METRICS_NAMESPACE);
+    expect(() => service.monitoring.metric('Turn' as never, 'Sum')).toThrow(/metric name must be one of Turns, TurnDuration/);
+    expect(() => service.monitoring.metric('BusyTime', 'Sum', 'x')).toThrow('BusyTime has no breakdown dimension, so it has no "x"');
+  });
+
   test('the runtime name comes from a runtime ARN, literal or a token', () => {
     expect(runtimeNameFromArn(RUNTIME_ARN)).toBe('my_agent');
     const stack = newStack();
