@@ -18,12 +18,12 @@ import type { AddressInfo } from 'node:net';
 import { ENV_MAX_BUSY_SECONDS } from '../../shared/contract/runtime-env';
 import { busyLaunchers } from './busy';
 import { ensurePrivateDir } from './fs-atomic';
-import { createLogger, describeError, type Logger } from './log';
+import { createLogger, describeError, type Logger, runtimeName } from './log';
 import { hasSessionStorage } from './mounts';
 import { contractHost, contractPort, resolvePaths, type RuntimePaths } from './paths';
 import { agentApiKeyEnvName, type ApiKeyStatus, fetchAgentApiKey } from './token-vault';
 import { drainMetricSpool } from './metrics-spool';
-import { metricFields } from '../../shared/metrics';
+import { metricFields, RUNTIME_DIMENSION } from '../../shared/metrics';
 
 declare const __RUNTIME_VERSION__: string | undefined;
 export const RUNTIME_VERSION = typeof __RUNTIME_VERSION__ === 'string' ? __RUNTIME_VERSION__ : 'dev';
@@ -154,7 +154,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
     drainSpool();
     return p;
   };
-  const drainSpool = () => drainMetricSpool(paths.metricsDir, options.metricSink ?? stdoutLine);
+  const drainSpool = () => drainMetricSpool(paths.metricsDir, options.metricSink ?? stdoutLine, { [RUNTIME_DIMENSION]: runtimeName(env) });
   const spoolTimer = setInterval(drainSpool, SPOOL_DRAIN_MS);
   spoolTimer.unref();
 

@@ -24,7 +24,12 @@ const stdoutSink: LineSink = (line) => {
  * (shared/metrics.ts), the runtime's name as the constructs set it.
  */
 export function createLogger(component: string, sink: LineSink = stdoutSink, env: Record<string, string | undefined> = process.env): Logger {
-  return createJsonLogger({ sink, base: { component, [RUNTIME_DIMENSION]: env[ENV_RUNTIME_NAME] || UNNAMED_RUNTIME } });
+  return createJsonLogger({ sink, base: { component, [RUNTIME_DIMENSION]: runtimeName(env) } });
+}
+
+/** The runtime's name as the constructs set it (`OPENAB_RUNTIME_NAME`). */
+export function runtimeName(env: Record<string, string | undefined>): string {
+  return env[ENV_RUNTIME_NAME] || UNNAMED_RUNTIME;
 }
 
 /** The `Runtime` of an image run without the constructs' environment. */

@@ -4,7 +4,8 @@
  * stdout reaches the runtime's log group. So the launcher also drops each record that
  * carries metrics (a `_aws` member) into the spool directory, one file per record,
  * written whole and renamed into place; the contract server moves them to its stdout,
- * oldest first, and deletes them.
+ * oldest first, and deletes them. It also names the runtime in them (`Runtime`): the
+ * interactive shell the launcher runs in may not have the container's environment.
  *
  * Bounded: at most {@link MAX_SPOOLED} files wait (newer records are dropped beyond it)
  * and a record longer than {@link MAX_SPOOLED_BYTES} is not spooled.
@@ -32,8 +33,11 @@ export function spoolMetricLine(dir: string, line: string, now: number = Date.no
   }
 }
 
-/** Hands every spooled record to `sink` (oldest first) and deletes it; returns how many. */
-export function drainMetricSpool(dir: string, sink: (line: string) => void): number {
+/**
+ * Hands every spooled record to `sink` (oldest first), with `fields` set in it, and deletes
+ * it; a file that is not a JSON object is deleted unread. Returns how many were handed on.
+ */
+export function drainMetricSpool(dir: string, sink: (line: string) => void, fields: Record<string, unknown> = {}): number {
   let names: string[];
   try {
     names = readdirSync(dir).filter((n) => n.endsWith(SUFFIX)).sort();
@@ -44,12 +48,14 @@ export function drainMetricSpool(dir: string, sink: (line: string) => void): num
   for (const name of names) {
     const file = join(dir, name);
     try {
-      const line = readFileSync(file, 'utf8');
+      const text = readFileSync(file, 'utf8');
       rmSync(file, { force: true });
-      sink(line.endsWith('\n') ? line : `${line}\n`);
+      const record = JSON.parse(text) as unknown;
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) continue;
+      sink(`${JSON.stringify({ ...record, ...fields })}\n`);
       moved++;
     } catch {
-      // Gone meanwhile (another drain): nothing to move.
+      // Gone meanwhile (another drain), or not a record: nothing to move.
     }
   }
   return moved;

@@ -58,11 +58,13 @@ describe('runtime metrics', () => {
     test('takes only records with metrics, hands them on oldest first and deletes them', () => {
       const dir = join(scratch.dir, 'metrics');
       expect(spoolMetricLine(dir, '{"event":"plain"}\n')).toBe(false);
-      expect(spoolMetricLine(dir, '{"_aws":{},"n":2}\n', 2_000)).toBe(true);
+      expect(spoolMetricLine(dir, '{"_aws":{},"n":2,"Runtime":"unnamed"}\n', 2_000)).toBe(true);
       expect(spoolMetricLine(dir, '{"_aws":{},"n":1}\n', 1_000)).toBe(true);
+      expect(spoolMetricLine(dir, '"_aws" but not an object\n', 3_000)).toBe(true);
       const out: string[] = [];
-      expect(drainMetricSpool(dir, (l) => out.push(l))).toBe(2);
-      expect(out).toEqual(['{"_aws":{},"n":1}\n', '{"_aws":{},"n":2}\n']);
+      // The server names the runtime: the launcher's shell may not know it.
+      expect(drainMetricSpool(dir, (l) => out.push(l), { Runtime: 'kiro_agent' })).toBe(2);
+      expect(out).toEqual(['{"_aws":{},"n":1,"Runtime":"kiro_agent"}\n', '{"_aws":{},"n":2,"Runtime":"kiro_agent"}\n']);
       expect(readdirSync(dir)).toEqual([]);
       expect(drainMetricSpool(join(scratch.dir, 'missing'), () => undefined)).toBe(0);
     });
@@ -89,12 +91,12 @@ describe('runtime metrics', () => {
       expect(await ping()).toBe('HealthyBusy');
       await new Promise((r) => setTimeout(r, 120));
       clear();
-      spoolMetricLine(paths.metricsDir, '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"event":"state-sync.write-back"}\n');
+      spoolMetricLine(paths.metricsDir, '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"event":"state-sync.write-back","Runtime":"unnamed"}\n');
       expect(await ping()).toBe('Healthy');
       const ended = records().find((r) => r.event === 'ping.status-changed' && r.status === 'Healthy')!;
       expect(ended.BusyTime).toBeGreaterThanOrEqual(0.1);
       expect(emfProblems(lineOf((r) => r.event === 'ping.status-changed' && r.status === 'Healthy'))).toEqual([]);
-      expect(moved).toEqual(['{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"event":"state-sync.write-back"}\n']);
+      expect(moved).toEqual(['{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"event":"state-sync.write-back","Runtime":"kiro_agent"}\n']);
     } finally {
       agent.kill('SIGKILL');
       await server.close();

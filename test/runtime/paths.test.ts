@@ -14,6 +14,7 @@ describe('runtime paths', () => {
       apiKeyStatusFile: '/tmp/openab-agent/api-key.status.json',
       busyDir: '/tmp/openab-agent/busy',
       agentLog: '/tmp/openab-agent/agent.log',
+      metricsDir: '/tmp/openab-agent/metrics',
       agentHome: '/mnt/agent',
       workspaceDir: '/mnt/agent/workspace',
       localDataHome: '/tmp/openab-agent/data',
@@ -26,7 +27,7 @@ describe('runtime paths', () => {
 
   it('moves everything under a different state directory and agent home, and honours single overrides', () => {
     const p = resolvePaths({ OPENAB_STATE_DIR: '/s', OPENAB_AGENT_HOME: '/h', OPENAB_API_KEY_FILE: '/k', OPENAB_AGENT_CWD: '' });
-    expect(p).toMatchObject({ apiKeyFile: '/k', busyDir: '/s/busy', workspaceDir: '/h/workspace', localStateDb: '/s/data/kiro-cli/data.sqlite3', persistentStateDb: '/h/.local/share/kiro-cli/data.sqlite3' });
+    expect(p).toMatchObject({ apiKeyFile: '/k', busyDir: '/s/busy', metricsDir: '/s/metrics', workspaceDir: '/h/workspace', localStateDb: '/s/data/kiro-cli/data.sqlite3', persistentStateDb: '/h/.local/share/kiro-cli/data.sqlite3' });
   });
 
   it('reads PORT strictly', () => {
