@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { METRICS, METRICS_NAMESPACE, type MetricName, type MetricSpec, RUNTIME_DIMENSION } from '../shared/metrics';
+import { METRICS, METRICS_NAMESPACE, type MetricName, type MetricSpec, metricFields, RUNTIME_DIMENSION } from '../shared/metrics';
 import { runtimeLogGroupName, runtimeNameFromArn } from './coding-agent-runtime';
 import { throwIfInvalid } from './validation';
 
@@ -165,7 +165,8 @@ export class OabMonitoring extends Construct {
       ]),
     );
     d.addWidgets(
-      graph('OAB task: running and pending', [this.containerInsights('RunningTaskCount'), this.containerInsights('PendingTaskCount')]),
+      graph('OAB task: running, pending and started', [this.containerInsights('RunningTaskCount'), this.containerInsights('PendingTaskCount')],
+        [this.metric('OabTaskStarts', 'Sum', undefined, undefined, 'tasks started')]),
       graph('OAB task: CPU and memory (%)', [this.service.metricCpuUtilization({ period: Duration.minutes(1) }), this.service.metricMemoryUtilization({ period: Duration.minutes(1) })]),
       graph('Runtime: microVMs started (key fetches) and busy time', [
         this.metric('ApiKeyFetches', 'Sum', undefined, undefined, 'microVMs started'),
@@ -272,6 +273,17 @@ export class OabMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }, 'The agent state could not be saved to session storage.');
   }
+}
+
+/**
+ * The record the OAB container prints when it starts, counting `OabTaskStarts`: a JSON
+ * object whose last member is `_aws` and whose last value is `_aws.Timestamp`, cut just
+ * before that value, which the container command appends with the closing braces.
+ */
+export function taskStartRecordPrefix(runtime: string): string {
+  const { _aws: aws, ...values } = metricFields({ OabTaskStarts: 1 }, {}, 0) as { _aws: { CloudWatchMetrics: unknown } };
+  const record = JSON.stringify({ event: 'oab-task-start', [RUNTIME_DIMENSION]: runtime, ...values, _aws: { CloudWatchMetrics: aws.CloudWatchMetrics, Timestamp: 0 } });
+  return record.slice(0, -'0}}'.length);
 }
 
 /** Problems with the monitoring options, named as OabService's props. */

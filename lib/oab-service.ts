@@ -10,7 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { DEFAULT_QUALIFIER, type ICodingAgentRuntime } from './coding-agent-runtime';
+import { DEFAULT_QUALIFIER, type ICodingAgentRuntime, runtimeNameFromArn } from './coding-agent-runtime';
 import { ECR_PULL_ACTIONS, ECR_TOKEN_ACTIONS, ECS_EXEC_ACTIONS, EFS_CLIENT_ACTIONS } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
 import { grantSecretKeyDecrypt } from './private/secret-key';
@@ -35,7 +35,7 @@ import {
 import { BridgeLogLevel, type BridgeOptions, CancelStrategy } from './bridge-options';
 import { DEFAULT_IDLE_DETACH_SECONDS, DEFAULT_MAX_MESSAGE_BYTES, MAX_IDLE_DETACH_SECONDS, maxMessageBytesProblem } from '../shared/contract/bridge-cli';
 import { bridgePeakMiB, OAB_DEFAULT_MAX_SESSIONS, requiredTaskMemoryMiB } from './render/task-memory';
-import { type MonitoringOptions, OabMonitoring, validateMonitoringOptions } from './oab-monitoring';
+import { type MonitoringOptions, OabMonitoring, taskStartRecordPrefix, validateMonitoringOptions } from './oab-monitoring';
 import {
   CANCEL_STRATEGIES,
   LOG_LEVELS,
@@ -328,6 +328,8 @@ export class OabService extends Construct {
     });
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    // The Runtime dimension of the metrics: a CodingAgentRuntime knows its name; any other runtime is named by its ARN.
+    const metricsRuntime = runtimeNameOf(props.runtime) ?? runtimeNameFromArn(props.runtime.agentRuntimeArn);
 
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu: props.cpu ?? 512,
@@ -347,7 +349,8 @@ export class OabService extends Construct {
       image: props.image ?? this.buildImage(props, bundlePath),
       // config.toml travels as an argument of the container command: no `environment` entry
       // (cdk-nag ECS2), no image rebuild per config change, readable in the task definition.
-      command: oabContainerCommand(this.configToml),
+      // It also prints the record that counts a task start (OabTaskStarts).
+      command: oabContainerCommand(this.configToml, taskStartRecordPrefix(metricsRuntime)),
       secrets,
       logging: ecs.LogDrivers.awsLogs({ streamPrefix: 'oab', logGroup: this.logGroup }),
       healthCheck: {
@@ -418,8 +421,7 @@ export class OabService extends Construct {
       logGroup: this.logGroup,
       qualifier: bridge.qualifier,
       runtimeArn: props.runtime.agentRuntimeArn,
-      // A CodingAgentRuntime knows its name; any other runtime is named by its ARN.
-      runtimeName: runtimeNameOf(props.runtime),
+      runtimeName: metricsRuntime,
     });
     this.acknowledgeFindings(props);
   }

@@ -79,6 +79,10 @@ export const METRICS = {
     description: 'Saves of the agent state to session storage that did something (one that found nothing new is not counted); `Outcome` is `written`, `stale` (a newer save got there first) or `failed`',
   },
   StateWriteBackDuration: { unit: 'Milliseconds', by: 'Outcome', source: 'runtime `state-sync.write-back`', description: 'How long a save took' },
+  OabTaskStarts: {
+    unit: 'Count', source: 'OAB container command `oab-task-start`',
+    description: 'OAB tasks started: a deploy, a task ECS replaced (failed health check, Spot interruption) or restarted',
+  },
   BusyTime: {
     unit: 'Seconds', source: 'runtime `ping.status-changed`',
     description: 'Length of each busy stretch (`HealthyBusy`: a turn in flight or its state being saved); the sum is what keeps microVMs alive',

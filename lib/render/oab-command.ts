@@ -97,11 +97,13 @@ export function bridgeCommand(o: BridgeCommandOptions): { command: string; args:
  * The container command: write config.toml from the text passed as `$1` (an argument,
  * so the config is data the shell never parses, and the script never changes), start the
  * bridge log copier, then become OAB (tini stays PID 1 and forwards SIGTERM, so OAB saves
- * thread_map.json on shutdown).
+ * thread_map.json on shutdown). With `startRecord`, first print that log record (`$2`, a
+ * JSON object cut just before the value of its last member) with the time in milliseconds.
  */
-export function oabContainerCommand(configToml: string): string[] {
+export function oabContainerCommand(configToml: string, startRecord?: string): string[] {
   const script = [
     'set -eu',
+    ...(startRecord === undefined ? [] : [`printf '%s%s}}\n' "$2" "$(date +%s%3N)"`]),
     'umask 077',
     `mkdir -p ${[...new Set([dirOf(OAB_CONFIG_PATH), dirOf(BRIDGE_LOG_FIFO)])].join(' ')}`,
     `printf '%s' "$1" > ${OAB_CONFIG_PATH}`,
@@ -112,7 +114,7 @@ export function oabContainerCommand(configToml: string): string[] {
     `(while :; do cat ${BRIDGE_LOG_FIFO} || sleep 1; done) &`,
     `exec openab run -c ${OAB_CONFIG_PATH}`,
   ].join('\n');
-  return ['/bin/sh', '-c', script, 'oab-start', configToml];
+  return ['/bin/sh', '-c', script, 'oab-start', configToml, ...(startRecord === undefined ? [] : [startRecord])];
 }
 
 function dirOf(path: string): string {

@@ -1,9 +1,15 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CodingAgentRuntime, type MonitoringOptions, OabService } from '../../lib';
 import { runtimeNameFromArn } from '../../lib/coding-agent-runtime';
-import { ALARM_THRESHOLDS } from '../../lib/oab-monitoring';
+import { ALARM_THRESHOLDS, taskStartRecordPrefix } from '../../lib/oab-monitoring';
+import { OAB_CONFIG_PATH } from '../../lib/render/oab-command';
+import { emfProblems } from '../support/emf-spec';
 import { METRICS, METRICS_NAMESPACE } from '../../shared/metrics';
 import { importedRuntime, newStack, RUNTIME_ARN, secretNamed } from './support';
 
@@ -123,6 +129,35 @@ describe('OabService monitoring', () => {
     expect(stack.resolve(service.monitoring.metric('BusyTime', 'Sum').namespace)).toBe(METRICS_NAMESPACE);
     expect(() => service.monitoring.metric('Turn' as never, 'Sum')).toThrow(/metric name must be one of Turns, TurnDuration/);
     expect(() => service.monitoring.metric('BusyTime', 'Sum', 'x')).toThrow('BusyTime has no breakdown dimension, so it has no "x"');
+  });
+
+  test('the OAB container prints a task-start record, valid EMF, before it becomes OAB', async () => {
+    const { template } = oab();
+    const [task] = Object.values(template.findResources('AWS::ECS::TaskDefinition'));
+    const command = task.Properties.ContainerDefinitions[0].Command as string[];
+    expect(command[5]).toBe(taskStartRecordPrefix('my_agent'));
+    const bin = mkdtempSync(join(tmpdir(), 'fake-openab-'));
+    try {
+      writeFileSync(join(bin, 'openab'), '#!/bin/sh\necho openab-ran\n');
+      chmodSync(join(bin, 'openab'), 0o755);
+      const before = Date.now();
+      const child = spawn(command[0], command.slice(1), { env: { PATH: `${bin}:/usr/bin:/bin` }, detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const deadline = Date.now() + 10_000;
+      while (!out.includes('openab-ran') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      process.kill(-child.pid!, 'SIGKILL'); // the log copier loop outlives the fake OAB
+      const [first, second] = out.split('\n');
+      expect(emfProblems(first)).toEqual([]);
+      const record = JSON.parse(first);
+      expect(record).toMatchObject({ event: 'oab-task-start', Runtime: 'my_agent', OabTaskStarts: 1 });
+      expect(record._aws.Timestamp).toBeGreaterThanOrEqual(before - 1_000);
+      expect(record._aws.Timestamp).toBeLessThanOrEqual(Date.now());
+      expect(second).toBe('openab-ran');
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+      rmSync(dirname(OAB_CONFIG_PATH), { recursive: true, force: true });
+    }
   });
 
   test('the runtime name comes from a runtime ARN, literal or a token', () => {
