@@ -234,7 +234,8 @@ export class OabMonitoring extends Construct {
     // Failed turns, plus errors outside any turn (a session that could not start), over
     // everything attempted; nothing while there is too little traffic to judge.
     add('ErrorRate', new cloudwatch.MathExpression({
-      expression: 'IF(turns + errors >= 5, 100 * MAX([failed, errors]) / MAX([turns, errors]), 0)',
+      // The larger of two series at each point, written with IF (documented for time series).
+      expression: 'IF(turns + errors >= 5, 100 * IF(failed > errors, failed, errors) / IF(turns > errors, turns, errors), 0)',
       usingMetrics: { turns, errors, failed: failedTurns },
       period: fifteen,
       label: 'error rate (%)',

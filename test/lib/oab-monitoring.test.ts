@@ -75,7 +75,10 @@ describe('OabService monitoring', () => {
     });
     const rate = alarm(template, 'ErrorRate');
     expect(rate).toMatchObject({ Threshold: ALARM_THRESHOLDS.errorRatePercent, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
-    expect(JSON.stringify(rate.Metrics)).toContain('"MetricName":"Errors"');
+    const queries = rate.Metrics as Array<{ Id: string; Expression?: string; ReturnData?: boolean; MetricStat?: { Metric: { MetricName: string; Dimensions: unknown[] }; Period: number } }>;
+    expect(queries.find((q) => q.ReturnData !== false)?.Expression).toBe('IF(turns + errors >= 5, 100 * IF(failed > errors, failed, errors) / IF(turns > errors, turns, errors), 0)');
+    const stats = queries.filter((q) => q.MetricStat).map((q) => [q.MetricStat!.Metric.MetricName, q.MetricStat!.Metric.Dimensions.length, q.MetricStat!.Period]);
+    expect(stats.sort()).toEqual([['Errors', 1, 900], ['Turns', 1, 900], ['Turns', 2, 900]]);
     expect(alarm(template, 'ReattachStorm')).toMatchObject({ MetricName: 'Reattaches', Namespace: METRICS_NAMESPACE, Threshold: 30, EvaluationPeriods: 2, TreatMissingData: 'notBreaching' });
     expect(alarm(template, 'LostOutput')).toMatchObject({ MetricName: 'OutputBytesLost', Threshold: 1, TreatMissingData: 'notBreaching' });
     expect(alarm(template, 'KeyFetchFailure')).toMatchObject({
