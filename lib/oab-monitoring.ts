@@ -283,7 +283,7 @@ export class OabMonitoring extends Construct {
  */
 export function taskStartRecordPrefix(runtime: string): string {
   const { _aws: aws, ...values } = metricFields({ OabTaskStarts: 1 }, {}, 0) as { _aws: { CloudWatchMetrics: unknown } };
-  const record = JSON.stringify({ event: 'oab-task-start', [RUNTIME_DIMENSION]: runtime, ...values, _aws: { CloudWatchMetrics: aws.CloudWatchMetrics, Timestamp: 0 } });
+  const record = JSON.stringify({ event: 'oab-container-start', [RUNTIME_DIMENSION]: runtime, ...values, _aws: { CloudWatchMetrics: aws.CloudWatchMetrics, Timestamp: 0 } });
   return record.slice(0, -'0}}'.length);
 }
 

@@ -80,7 +80,7 @@ export const METRICS = {
   },
   StateWriteBackDuration: { unit: 'Milliseconds', by: 'Outcome', source: 'runtime `state-sync.write-back`', description: 'How long a save took' },
   OabTaskStarts: {
-    unit: 'Count', source: 'OAB container command `oab-task-start`',
+    unit: 'Count', source: 'OAB container command `oab-container-start`',
     description: 'OAB tasks started: a deploy, a task ECS replaced (failed health check, Spot interruption) or restarted',
   },
   BusyTime: {

@@ -153,7 +153,7 @@ describe('OabService monitoring', () => {
       const [first, second] = out.split('\n');
       expect(emfProblems(first)).toEqual([]);
       const record = JSON.parse(first);
-      expect(record).toMatchObject({ event: 'oab-task-start', Runtime: 'my_agent', OabTaskStarts: 1 });
+      expect(record).toMatchObject({ event: 'oab-container-start', Runtime: 'my_agent', OabTaskStarts: 1 });
       expect(record._aws.Timestamp).toBeGreaterThanOrEqual(before - 1_000);
       expect(record._aws.Timestamp).toBeLessThanOrEqual(Date.now());
       expect(second).toBe('openab-ran');
