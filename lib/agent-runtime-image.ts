@@ -3,6 +3,7 @@ import type * as ecr from 'aws-cdk-lib/aws-ecr';
 import { DockerImageAsset, Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { CodingAgent } from './coding-agent';
 import { ECR_PULL_ACTIONS, ECR_TOKEN_ACTIONS } from './perms';
 import { grantOnWildcardPolicy, roleOf } from './private/wildcard-policy';
 import { defaultRuntimeDirectory } from './private/package-paths';
@@ -12,17 +13,34 @@ import { throwIfInvalid } from './validation';
 export interface IAgentRuntimeImage {
   /** The ECR image URI (repository URI plus `:tag` or `@sha256:…`). */
   readonly imageUri: string;
+  /**
+   * The coding agent the image carries, when known: a runtime that runs the image takes
+   * its agent (shell command, key variable, grants) from here unless told otherwise.
+   */
+  readonly agent?: CodingAgent;
   /** Grants `grantee` exactly what pulling this image needs. */
   grantPull(grantee: iam.IGrantable): iam.Grant;
 }
 
 export interface AgentRuntimeImageProps {
   /**
+   * The coding agent the image carries. Built from this package's runtimes, it selects the
+   * Dockerfile's build target (`kiro`, `claude-code`, `codex`); for a directory or an ECR
+   * image of yours it only tells the runtime which agent it runs.
+   * @default - CodingAgent.KIRO for this package's runtimes; not known for an image of yours
+   */
+  readonly agent?: CodingAgent;
+  /**
    * The Docker build context to build the image from. Everything in it is hashed into
    * the asset, so keep it to the image's own files.
-   * @default - this package's `runtimes/kiro` (the Kiro CLI runtime)
+   * @default - this package's runtimes, at the agent's build target
    */
   readonly directory?: string;
+  /**
+   * The Dockerfile's build target (stage) for a `directory` of yours.
+   * @default - the last stage of your Dockerfile; the agent's target for this package's runtimes
+   */
+  readonly target?: string;
   /**
    * Docker build arguments, e.g. `{ KIRO_CLI_VERSION: '1.2.3' }`. Visible in the cloud
    * assembly and the image history: never put a secret here.
@@ -53,17 +71,18 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * The coding agent's container image for AgentCore Runtime, always `linux/arm64` (the only
- * architecture AgentCore runs). By default it is built from this package's `runtimes/kiro`
- * as a CDK Docker image asset: `cdk synth` only stages the directory; `cdk deploy` builds
+ * architecture AgentCore runs). By default it is built from this package's runtimes, at the
+ * chosen agent's build target (Kiro unless told otherwise), as a CDK Docker image asset: `cdk synth` only stages the directory; `cdk deploy` builds
  * it (Docker with Buildx) and pushes it to the bootstrap ECR repository.
  */
 export class AgentRuntimeImage extends Construct implements IAgentRuntimeImage {
   /** An image that already exists in ECR, pinned by tag or digest. */
-  static fromEcrImage(scope: Construct, id: string, repository: ecr.IRepository, tagOrDigest: string): AgentRuntimeImage {
-    return new AgentRuntimeImage(scope, id, { existingRepository: repository, existingTagOrDigest: tagOrDigest });
+  static fromEcrImage(scope: Construct, id: string, repository: ecr.IRepository, tagOrDigest: string, agent?: CodingAgent): AgentRuntimeImage {
+    return new AgentRuntimeImage(scope, id, { existingRepository: repository, existingTagOrDigest: tagOrDigest, agent });
   }
 
   readonly imageUri: string;
+  readonly agent?: CodingAgent;
   /** The repository the image is pulled from. */
   readonly repository: ecr.IRepository;
   /** The asset, when the image is built by CDK. */
@@ -72,6 +91,8 @@ export class AgentRuntimeImage extends Construct implements IAgentRuntimeImage {
   constructor(scope: Construct, id: string, props: AgentRuntimeImageProps = {}) {
     super(scope, id);
     throwIfInvalid(this, validateAgentRuntimeImageProps(props));
+    const ours = !props.existingRepository && props.directory === undefined;
+    this.agent = props.agent ?? (ours ? CodingAgent.KIRO : undefined);
 
     if (props.existingRepository) {
       this.repository = props.existingRepository;
@@ -79,10 +100,12 @@ export class AgentRuntimeImage extends Construct implements IAgentRuntimeImage {
     } else {
       this.asset = new DockerImageAsset(this, 'Asset', {
         directory: props.directory ?? defaultRuntimeDirectory(),
+        // This package's runtimes are one Dockerfile with a final stage per agent.
+        target: ours ? this.agent!.imageTarget : props.target,
         file: props.file,
         buildArgs: props.buildArgs,
         platform: Platform.LINUX_ARM64,
-        displayName: 'coding agent runtime image (linux/arm64)',
+        displayName: `${this.agent ? `${this.agent.id} ` : ''}coding agent runtime image (linux/arm64)`,
         // A synthesizer that gives each image asset a repository of its own (such as the
         // app staging synthesizer) names it after this; the default one ignores it.
         assetName: Names.uniqueResourceName(this, { maxLength: 64, separator: '-' }).toLowerCase(),
@@ -114,7 +137,7 @@ const ECR_LOGIN_REASON = 'ecr:GetAuthorizationToken (ECR login) supports no reso
 export function validateAgentRuntimeImageProps(props: AgentRuntimeImageProps): string[] {
   const problems: string[] = [];
   if (props.existingRepository) {
-    const building = (['directory', 'buildArgs', 'file'] as const).filter((k) => props[k] !== undefined);
+    const building = (['directory', 'buildArgs', 'file', 'target'] as const).filter((k) => props[k] !== undefined);
     for (const k of building) problems.push(`${k} cannot be combined with existingRepository (the image is not built)`);
     const ref = props.existingTagOrDigest;
     if (ref === undefined) {
@@ -124,6 +147,12 @@ export function validateAgentRuntimeImageProps(props: AgentRuntimeImageProps): s
     }
   } else if (props.existingTagOrDigest !== undefined) {
     problems.push('existingTagOrDigest requires existingRepository');
+  }
+  if (props.target !== undefined && props.directory === undefined && !props.existingRepository) {
+    problems.push(`target requires directory (this package's runtimes are built at the agent's target${props.agent ? `, "${props.agent.imageTarget}"` : ''}; choose it with agent)`);
+  }
+  if (props.target !== undefined && !Token.isUnresolved(props.target) && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(props.target)) {
+    problems.push(`target must be a Dockerfile stage name, got "${props.target}"`);
   }
   for (const [k, v] of Object.entries(props.buildArgs ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) problems.push(`buildArgs name "${k}" must be letters, digits and "_", not starting with a digit`);

@@ -9,17 +9,21 @@ import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { type Construct, type IConstruct } from 'constructs';
 import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bridge-cli';
-import { DEFAULT_AGENT_HOME, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS, ENV_RUNTIME_NAME } from '../shared/contract/runtime-env';
+import { DEFAULT_AGENT_HOME, ENV_AGENT_API_KEY_ENV, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS, ENV_RUNTIME_NAME } from '../shared/contract/runtime-env';
 import { runtimeDimension } from '../shared/metrics';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
+import { BEDROCK_ENVIRONMENT_NAMES, bedrockEnvironment, bedrockInvokeStatements, type BedrockModelAccess, type RuntimePlace, validateBedrockModelAccess } from './bedrock-model-access';
+import { CodingAgent } from './coding-agent';
 import {
+  BEDROCK_LIST_ACTIONS,
   RUNTIME_LOG_DESCRIBE_ACTIONS,
   RUNTIME_LOG_GROUP_ACTIONS,
   RUNTIME_LOG_STREAM_ACTIONS,
   SHELL_ACCESS_ACTIONS,
 } from './perms';
 import { acknowledgeWildcardResources } from './private/nag';
+import { grantOnWildcardPolicy } from './private/wildcard-policy';
 import {
   throwIfInvalid,
   validateDuration,
@@ -136,7 +140,7 @@ export interface CodingAgentRuntimeOptions {
   readonly environmentVariables?: Record<string, string>;
   /**
    * The agent command the bridge types into the runtime's shell, one line.
-   * @default 'kiro-cli acp --trust-all-tools'
+   * @default - the agent's: 'kiro-cli acp --trust-all-tools', 'claude-agent-acp' or 'codex-acp'
    */
   readonly shellCommand?: string;
   /**
@@ -153,8 +157,14 @@ export interface CodingAgentRuntimeOptions {
 
 export interface CodingAgentRuntimeProps extends CodingAgentRuntimeOptions {
   /**
+   * The coding agent the runtime runs: picks the image built here, the default shell
+   * command, the variable the agent gets its API key in, and the grants it needs.
+   * @default - the image's agent, else CodingAgent.KIRO
+   */
+  readonly agent?: CodingAgent;
+  /**
    * The agent's container image.
-   * @default - `new AgentRuntimeImage()`: this package's `runtimes/kiro`, built for linux/arm64
+   * @default - `new AgentRuntimeImage({ agent })`: this package's runtimes at the agent's build target, for linux/arm64
    */
   readonly image?: IAgentRuntimeImage;
   /**
@@ -164,13 +174,28 @@ export interface CodingAgentRuntimeProps extends CodingAgentRuntimeOptions {
    * @default - no API key: the agent signs in some other way
    */
   readonly apiKey?: IAgentApiKey;
+  /**
+   * Keyless Claude Code on Amazon Bedrock (agent `CLAUDE_CODE` only, no `apiKey`): Claude
+   * Code calls these models with the runtime's execution role, which is granted
+   * `bedrock:InvokeModel` and `bedrock:InvokeModelWithResponseStream` on exactly their ARNs
+   * (and `bedrock:ListInferenceProfiles`, which has no resource); sets
+   * `CLAUDE_CODE_USE_BEDROCK`, `AWS_REGION`, `ANTHROPIC_MODEL` and `ANTHROPIC_SMALL_FAST_MODEL`.
+   * Enable the models in the account's Amazon Bedrock console first: the role cannot subscribe to them.
+   * @default - no Amazon Bedrock access
+   */
+  readonly bedrock?: BedrockModelAccess;
 }
 
 /** Attributes for {@link CodingAgentRuntime.fromRuntimeArn}. */
 export interface CodingAgentRuntimeAttributes {
   /**
+   * The coding agent that runtime runs, for its default shell command.
+   * @default CodingAgent.KIRO
+   */
+  readonly agent?: CodingAgent;
+  /**
    * The agent command the bridge runs in that runtime's shell.
-   * @default 'kiro-cli acp --trust-all-tools'
+   * @default - the agent's shell command ('kiro-cli acp --trust-all-tools' for Kiro)
    */
   readonly shellCommand?: string;
   /**
@@ -210,7 +235,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   static fromRuntimeArn(scope: Construct, id: string, runtimeArn: string, attrs: CodingAgentRuntimeAttributes = {}): ICodingAgentRuntime {
     class Imported extends CodingAgentRuntimeBase {
       readonly agentRuntimeArn = runtimeArn;
-      readonly shellCommand = attrs.shellCommand ?? DEFAULT_SHELL_COMMAND;
+      readonly shellCommand = attrs.shellCommand ?? (attrs.agent ?? CodingAgent.KIRO).shellCommand;
       readonly idleSessionTimeout = attrs.idleSessionTimeout;
     }
     const imported = new Imported(scope, id);
@@ -224,6 +249,8 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   readonly agentRuntimeArn: string;
   readonly agentRuntimeId: string;
   readonly agentRuntimeName: string;
+  /** The coding agent this runtime runs. */
+  readonly agent: CodingAgent;
   readonly shellCommand: string;
   readonly idleSessionTimeout?: Duration;
   /** The execution role, with exactly the statements the README's IAM section lists. */
@@ -240,12 +267,13 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     super(scope, id);
     const stack = Stack.of(this);
     const resolve = (v: string): unknown => stack.resolve(v);
-    throwIfInvalid(this, validateCodingAgentRuntimeProps(props, resolve));
+    throwIfInvalid(this, validateCodingAgentRuntimeProps(props, resolve, { region: stack.region, account: stack.account }));
 
     this.agentRuntimeName = props.runtimeName ?? generatedRuntimeName(this);
-    this.shellCommand = props.shellCommand ?? DEFAULT_SHELL_COMMAND;
+    this.agent = agentOf(props);
+    this.shellCommand = props.shellCommand ?? this.agent.shellCommand;
     this.idleSessionTimeout = props.idleSessionTimeout ?? Duration.minutes(15);
-    this.image = props.image ?? new AgentRuntimeImage(this, 'Image');
+    this.image = props.image ?? new AgentRuntimeImage(this, 'Image', { agent: this.agent });
 
     const role = props.executionRole ?? new iam.Role(this, 'ExecutionRole', {
       description: 'Execution role for a coding agent AgentCore Runtime',
@@ -296,7 +324,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     }
     // Our own rendering, so variables can be added after construction (addEnvironment).
     cfn.environmentVariables = Lazy.any({ produce: () => this.renderedEnvironment() });
-    Object.assign(this.environment, contractEnvironment(props), props.environmentVariables);
+    Object.assign(this.environment, contractEnvironment(props, stack.region), props.environmentVariables);
     this.node.addValidation({
       validate: () => {
         if (!this.runtimeNameFits()) {
@@ -314,6 +342,14 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
       props.apiKey.grantUse(role);
       for (const [k, v] of Object.entries(props.apiKey.runtimeEnvironment)) this.addEnvironment(k, v);
     }
+    if (props.bedrock) this.grantBedrock(role, props.bedrock);
+  }
+
+  /** Invoke on exactly the chosen models, in a policy of its own; the profile listing in another. */
+  private grantBedrock(role: iam.IRole, access: BedrockModelAccess): void {
+    new iam.Policy(this, 'BedrockPolicy', { roles: [role], statements: bedrockInvokeStatements(this, access) });
+    grantOnWildcardPolicy(this, 'BedrockListPolicy', role, BEDROCK_LIST_ACTIONS,
+      'bedrock:ListInferenceProfiles, which Claude Code calls on Amazon Bedrock, is a list action with no resource type and must use Resource "*"; it reveals profile names, not model access.');
   }
 
   /**
@@ -366,7 +402,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   }
 }
 
-export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, resolve: (v: string) => unknown): string[] {
+export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, resolve: (v: string) => unknown, place?: RuntimePlace): string[] {
   const problems = [
     ...validateRuntimeName('runtimeName', props.runtimeName),
     ...validateDuration('idleSessionTimeout', props.idleSessionTimeout, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
@@ -374,8 +410,9 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
     ...validateDuration('maxLifetime', props.maxLifetime, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateShellCommand('shellCommand', props.shellCommand),
     // The API key's variables count towards AgentCore's limit of 50 too.
-    ...validateEnvironment('environmentVariables', { ...contractEnvironment(props), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
+    ...validateEnvironment('environmentVariables', { ...contractEnvironment(props, place?.region ?? 'region'), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
   ];
+  problems.push(...validateAgentChoice(props, place ?? { region: Token.asString({ Ref: 'AWS::Region' }), account: Token.asString({ Ref: 'AWS::AccountId' }) }));
   const idle = props.idleSessionTimeout ?? Duration.minutes(15);
   const max = props.maxLifetime ?? Duration.hours(8);
   if (!idle.isUnresolved() && !max.isUnresolved() && idle.toSeconds() > max.toSeconds()) {
@@ -400,16 +437,51 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
 }
 
 /**
+ * The agent, its image, its key and Amazon Bedrock fit together. `names` says what the caller
+ * calls the key and the environment (OabAgentCore: `apiKeySecret`, `runtimeOptions.environmentVariables`).
+ */
+export function validateAgentChoice(
+  props: CodingAgentRuntimeProps,
+  place: RuntimePlace,
+  names: { readonly apiKey: string; readonly environmentVariables: string } = { apiKey: 'apiKey', environmentVariables: 'environmentVariables' },
+): string[] {
+  const problems: string[] = [];
+  const imageAgent = props.image?.agent;
+  if (props.agent && imageAgent && props.agent.id !== imageAgent.id) {
+    problems.push(`agent ("${props.agent.id}") differs from image.agent ("${imageAgent.id}"): the runtime would run one agent with the other's command and key variable`);
+  }
+  if (props.bedrock) {
+    const agent = agentOf(props);
+    if (agent.id !== CodingAgent.CLAUDE_CODE.id) problems.push(`bedrock requires agent CodingAgent.CLAUDE_CODE (only Claude Code runs keyless on Amazon Bedrock here), got "${agent.id}"`);
+    if (props.apiKey) problems.push(`bedrock cannot be combined with ${names.apiKey} (on Amazon Bedrock, Claude Code signs its calls with the runtime's execution role: there is no key)`);
+    problems.push(...validateBedrockModelAccess('bedrock', props.bedrock, place));
+    for (const name of BEDROCK_ENVIRONMENT_NAMES) {
+      if (props.environmentVariables && name in props.environmentVariables) problems.push(`${names.environmentVariables}.${name} is set by bedrock; remove it`);
+    }
+  }
+  return problems;
+}
+
+/**
  * What the programs in the image are told: where session storage is, when it is mounted
  * elsewhere than the image's default, and the busy ceiling, when it is not the default.
  */
-function contractEnvironment(props: CodingAgentRuntimeProps): Record<string, string> {
+function contractEnvironment(props: CodingAgentRuntimeProps, region: string): Record<string, string> {
   const env: Record<string, string> = {};
   const mount = props.sessionStorageMountPath;
   if ((props.sessionStorage ?? true) && mount !== undefined && mount !== DEFAULT_AGENT_HOME) env[ENV_AGENT_HOME] = mount;
   const busy = props.maxBusyDuration;
   if (busy !== undefined && !busy.isUnresolved()) env[ENV_MAX_BUSY_SECONDS] = String(busy.toSeconds());
+  // The variable the agent gets its Token Vault key in, when the agent is known (an image of
+  // yours without an agent keeps its own default).
+  if (props.apiKey && (props.agent || props.image === undefined || props.image.agent)) env[ENV_AGENT_API_KEY_ENV] = agentOf(props).apiKeyEnvironmentVariable;
+  if (props.bedrock && props.bedrock.models.length > 0) Object.assign(env, bedrockEnvironment(props.bedrock, region));
   return env;
+}
+
+/** The runtime's agent: as given, else the image's, else Kiro. */
+function agentOf(props: CodingAgentRuntimeProps): CodingAgent {
+  return props.agent ?? props.image?.agent ?? CodingAgent.KIRO;
 }
 
 /** The runtime name in a runtime ARN (`…:runtime/<name>-<10 characters>`), also when the ARN is a token. */

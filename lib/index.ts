@@ -1,6 +1,8 @@
 // The package's public API: what this file exports is what jsii publishes to every CDK
 // language (classes, interfaces and enums; constants and functions reach TypeScript and
 // JavaScript only). Everything else under lib/ is internal.
+export * from './coding-agent';
+export { BedrockModel, type BedrockModelAccess } from './bedrock-model-access';
 export * from './agent-runtime-image';
 export * from './coding-agent-runtime';
 export * from './agent-api-key';

@@ -45,3 +45,11 @@ export const ECS_EXEC_ACTIONS = [
   'ssmmessages:OpenControlChannel',
   'ssmmessages:OpenDataChannel',
 ] as const;
+
+/**
+ * Calling a Claude model on Amazon Bedrock, streamed or not (the runtime's execution role,
+ * keyless Claude Code); granted on the chosen model and inference profile ARNs only.
+ */
+export const BEDROCK_INVOKE_ACTIONS = ['bedrock:InvokeModel', 'bedrock:InvokeModelWithResponseStream'] as const;
+/** Listing the account's inference profiles, which Claude Code does on Amazon Bedrock; AWS accepts only `Resource: "*"` for it. */
+export const BEDROCK_LIST_ACTIONS = ['bedrock:ListInferenceProfiles'] as const;

@@ -24,3 +24,6 @@ export const ENV_MAX_BUSY_SECONDS = 'OPENAB_MAX_BUSY_SECONDS';
 
 /** The runtime's name, the `Runtime` dimension of its metrics (set by the constructs). */
 export const ENV_RUNTIME_NAME = 'OPENAB_RUNTIME_NAME';
+
+/** The variable the agent process receives its API key in (set by the constructs from the agent; the image has a default). */
+export const ENV_AGENT_API_KEY_ENV = 'OPENAB_AGENT_API_KEY_ENV';
