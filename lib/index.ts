@@ -13,4 +13,4 @@ export { type MonitoringOptions, OabMonitoring, type OabMonitoringProps } from '
 export * from './perms';
 export { BotMessagePolicy, MessageProcessingMode, type ChatAccessOptions } from './render/oab-config';
 export { OabAgentCoreStack, type OabAgentCoreStackProps } from './app/oab-agent-core-stack';
-export { parseStages, type StageSettings } from './app/stage-settings';
+export { type BedrockModelSetting, type BedrockSettings, type BotSettings, parseStages, type StageSettings } from './app/stage-settings';

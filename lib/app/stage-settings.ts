@@ -5,15 +5,43 @@
  * silently deploying a default.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { AGENT_IDS, isAgentId } from '../../shared/contract/agents';
 
 export const STAGES_CONTEXT_KEY = 'openab-agentcore:stages';
 export const STAGE_CONTEXT_KEY = 'stage';
 
-export interface StageSettings {
-  /** @default - CDK_DEFAULT_ACCOUNT (the CLI's credentials), else an environment-agnostic stack */
-  readonly account?: string;
-  /** @default - CDK_DEFAULT_REGION, else an environment-agnostic stack */
-  readonly region?: string;
+/** A model Claude Code may call on Amazon Bedrock (stage setting `bedrock.models`). */
+export interface BedrockModelSetting {
+  /**
+   * A foundation model id or ARN (`anthropic.claude-…`) or a cross-Region inference profile id
+   * or ARN (`us.anthropic.claude-…`, `global.anthropic.claude-…`). In cdk.json a plain string
+   * stands for `{ "id": … }`.
+   */
+  readonly id: string;
+  /** The Regions a geographic inference profile routes to. @default - none (a global profile or a foundation model) */
+  readonly destinationRegions?: string[];
+}
+
+/** Keyless Claude Code on Amazon Bedrock (stage setting `bedrock`, with `"agent": "claude-code"`). */
+export interface BedrockSettings {
+  /** The models Claude Code may call; the first is its main model. */
+  readonly models: BedrockModelSetting[];
+  /** One of `models`, by id, for background tasks. @default - the main model */
+  readonly smallFastModel?: string;
+}
+
+/**
+ * What one bot is: its agent, its chat platform, its runtime and its service's size. A stage
+ * sets these for its one bot, or as defaults for its `bots`, each of which may set them again.
+ */
+export interface BotSettings {
+  /** The coding agent: "kiro", "claude-code" or "codex". @default "kiro" */
+  readonly agent?: string;
+  /**
+   * Keyless Claude Code on Amazon Bedrock (`"agent": "claude-code"`, no `apiKeySecret`).
+   * @default - none
+   */
+  readonly bedrock?: BedrockSettings;
   /**
    * Full ARN (best: the grant is that one secret) or name of the secret holding `{"apiKey":"…"}`
    * for the coding agent. @default - no API key
@@ -39,16 +67,11 @@ export interface StageSettings {
    * @default false - every chat platform needs an allowlist
    */
   readonly allowEveryone?: boolean;
-  /**
-   * ARN of the customer managed KMS key that encrypts the stage's secrets: the roles that read
-   * them get kms:Decrypt on this key only. @default - the AWS managed key (aws/secretsmanager)
-   */
-  readonly secretsKmsKeyArn?: string;
   /** Use a runtime deployed elsewhere instead of creating one. @default - a new runtime */
   readonly runtimeArn?: string;
   /** @default - derived from the stack and construct path */
   readonly runtimeName?: string;
-  /** @default 'kiro-cli acp --trust-all-tools' */
+  /** @default - the agent's ('kiro-cli acp --trust-all-tools', 'claude-agent-acp', 'codex-acp') */
   readonly shellCommand?: string;
   /**
    * Build arguments of the runtime image, e.g. `{ "KIRO_CLI_VERSION": "…", "KIRO_CLI_SHA256": "…" }`
@@ -59,6 +82,34 @@ export interface StageSettings {
   readonly idleSessionTimeoutMinutes?: number;
   /** @default 8 */
   readonly maxLifetimeHours?: number;
+  /** @default 512 */
+  readonly cpu?: number;
+  /** @default - the smallest Fargate size for `cpu` that holds `maxSessions` bridges at their peak and OAB */
+  readonly memoryLimitMiB?: number;
+  /** The largest message a bridge accepts either way, in MiB (1 to 64). @default 16 */
+  readonly maxMessageMiB?: number;
+  /** @default - OAB's default (10) */
+  readonly maxSessions?: number;
+  /** @default - OAB's default (4) */
+  readonly sessionTtlHours?: number;
+}
+
+export interface StageSettings extends BotSettings {
+  /** @default - CDK_DEFAULT_ACCOUNT (the CLI's credentials), else an environment-agnostic stack */
+  readonly account?: string;
+  /** @default - CDK_DEFAULT_REGION, else an environment-agnostic stack */
+  readonly region?: string;
+  /**
+   * Several bots side by side in the stage's stack, by name: each gets its own runtime,
+   * service and chat token. A bot's settings override the stage's, which they all share.
+   * @default - one bot, configured by the stage's own settings
+   */
+  readonly bots?: Record<string, BotSettings>;
+  /**
+   * ARN of the customer managed KMS key that encrypts the stage's secrets: the roles that read
+   * them get kms:Decrypt on this key only. @default - the AWS managed key (aws/secretsmanager)
+   */
+  readonly secretsKmsKeyArn?: string;
   /** @default false */
   readonly fargateSpot?: boolean;
   /** @default false */
@@ -75,27 +126,20 @@ export interface StageSettings {
   readonly alarms?: boolean;
   /** An SNS topic for the alarms instead of a new one (its full ARN). @default - a new topic */
   readonly alarmTopicArn?: string;
-  /** @default 512 */
-  readonly cpu?: number;
-  /** @default - the smallest Fargate size for `cpu` that holds `maxSessions` bridges at their peak and OAB */
-  readonly memoryLimitMiB?: number;
-  /** The largest message a bridge accepts either way, in MiB (1 to 64). @default 16 */
-  readonly maxMessageMiB?: number;
-  /** @default - OAB's default (10) */
-  readonly maxSessions?: number;
-  /** @default - OAB's default (4) */
-  readonly sessionTtlHours?: number;
   /** @default DEFAULT_OPENAB_VERSION */
   readonly openabVersion?: string;
   /** Tags on every resource of the stage's stack. @default - only `openab-agentcore:stage` */
   readonly tags?: Record<string, string>;
 }
 
-type Kind = 'string' | 'boolean' | 'number' | 'string[]' | 'record';
+type Kind = 'string' | 'boolean' | 'number' | 'string[]' | 'record' | 'object';
 
 const KEYS: Record<keyof StageSettings, Kind> = {
   account: 'string',
   region: 'string',
+  bots: 'object',
+  agent: 'string',
+  bedrock: 'object',
   apiKeySecret: 'string',
   apiKeyJsonField: 'string',
   discordSecret: 'string',
@@ -137,6 +181,14 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 const COMMENT_PREFIX = '//';
 
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
+/** Bot names become construct ids and the runtime names derived from them. */
+const BOT_NAME = /^[a-z][a-z0-9]{0,19}$/;
+/** What only the stage sets: its stack's place, tags and shared service settings. */
+const BOT_KEYS: readonly (keyof StageSettings)[] = [
+  'agent', 'bedrock', 'apiKeySecret', 'apiKeyJsonField', 'discordSecret', 'discordAllowedChannels', 'discordAllowedUsers',
+  'slackSecret', 'slackAllowedChannels', 'slackAllowedUsers', 'allowEveryone', 'runtimeArn', 'runtimeName', 'shellCommand',
+  'runtimeBuildArgs', 'idleSessionTimeoutMinutes', 'maxLifetimeHours', 'cpu', 'memoryLimitMiB', 'maxMessageMiB', 'maxSessions', 'sessionTtlHours',
+];
 
 /** Parses the stages map; throws one error listing every problem. */
 export function parseStages(raw: unknown): Record<string, StageSettings> {
@@ -153,7 +205,7 @@ export function parseStages(raw: unknown): Record<string, StageSettings> {
       continue;
     }
     problems.push(...validateStageSettings(stage, settings));
-    stages[stage] = settings;
+    stages[stage] = normalizeStage(settings);
   }
   if (problems.length) throw new Error(`Invalid ${STAGES_CONTEXT_KEY} in cdk.json:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   return stages;
@@ -169,44 +221,150 @@ export function selectStages(stages: Record<string, StageSettings>, selected: un
 }
 
 export function validateStageSettings(stage: string, settings: Record<string, unknown>): string[] {
+  const problems = validateKeys(stage, settings, Object.keys(KEYS) as (keyof StageSettings)[]);
+  const bots = settings.bots;
+  if (!isRecord(bots)) return [...problems, ...validateBot(stage, settings)];
+  if (Object.keys(bots).length === 0) problems.push(`${stage}.bots must name at least one bot, e.g. { "kiro": { … }, "claude": { … } }`);
+  // Each bot is the stage's settings with its own on top; what the stage says for all of them is checked in each.
+  const merged: Record<string, Record<string, unknown>> = {};
+  for (const [name, bot] of Object.entries(bots)) {
+    const prefix = `${stage}.bots.${name}`;
+    if (!BOT_NAME.test(name)) problems.push(`${stage}.bots: bot name "${name}" must match ${BOT_NAME}`);
+    if (!isRecord(bot)) {
+      problems.push(`${prefix} must be an object of settings`);
+      continue;
+    }
+    problems.push(...validateKeys(prefix, bot, BOT_KEYS, ' (a bot sets only its own agent, chat and runtime; the stage sets the rest)'));
+    const { bots: _bots, ...shared } = settings;
+    merged[name] = { ...shared, ...bot };
+    problems.push(...validateBot(prefix, merged[name]));
+  }
+  problems.push(...validateBotConflicts(stage, merged));
+  return problems;
+}
+
+/** Unknown keys, wrong kinds and out-of-range values, named `<prefix>.<key>`. */
+function validateKeys(prefix: string, settings: Record<string, unknown>, allowed: readonly (keyof StageSettings)[], why = ''): string[] {
   const problems: string[] = [];
   for (const [key, v] of Object.entries(settings)) {
-    const kind = KEYS[key as keyof StageSettings];
     if (key.startsWith(COMMENT_PREFIX)) continue;
+    const kind = allowed.includes(key as keyof StageSettings) ? KEYS[key as keyof StageSettings] : undefined;
     if (!kind) {
-      problems.push(`${stage}.${key} is not a known setting (known: ${Object.keys(KEYS).join(', ')})`);
+      problems.push(`${prefix}.${key} is not a known setting${why} (known: ${allowed.join(', ')})`);
     } else if (!hasKind(v, kind)) {
-      problems.push(`${stage}.${key} must be ${KIND_WORDS[kind]}, got ${JSON.stringify(v) ?? String(v)}`);
+      problems.push(`${prefix}.${key} must be ${KIND_WORDS[kind]}, got ${JSON.stringify(v) ?? String(v)}`);
     }
   }
   const retention = settings.logRetentionDays;
   if (typeof retention === 'number' && !(Object.values(RetentionDays) as unknown[]).includes(retention)) {
-    problems.push(`${stage}.logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …), got ${retention}`);
+    problems.push(`${prefix}.logRetentionDays must be a CloudWatch Logs retention (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, …), got ${retention}`);
   }
   const maxMessage = settings.maxMessageMiB;
   if (typeof maxMessage === 'number' && !(Number.isInteger(maxMessage) && maxMessage >= 1 && maxMessage <= 64)) {
-    problems.push(`${stage}.maxMessageMiB must be a whole number of MiB from 1 to 64, got ${maxMessage}`);
+    problems.push(`${prefix}.maxMessageMiB must be a whole number of MiB from 1 to 64, got ${maxMessage}`);
   }
-  if (settings.discordSecret === undefined && settings.slackSecret === undefined) {
-    problems.push(`${stage}: set discordSecret or slackSecret (OAB needs a chat platform)`);
+  const agent = settings.agent;
+  if (typeof agent === 'string' && !isAgentId(agent)) {
+    problems.push(`${prefix}.agent must be ${AGENT_IDS.map((a) => `"${a}"`).join(', ')}, got "${agent}"`);
   }
-  problems.push(...validateAllowlists(stage, settings));
+  if (isRecord(settings.bedrock)) problems.push(...validateBedrockShape(`${prefix}.bedrock`, settings.bedrock));
   for (const key of ['apiKeySecret', 'discordSecret', 'slackSecret'] as const) {
     const ref = settings[key];
     if (typeof ref === 'string' && ref.startsWith('arn:') && !SECRET_FULL_ARN.test(ref)) {
-      problems.push(`${stage}.${key} must be a secret name or a full secret ARN (ending in "-" and the 6 characters Secrets Manager adds), got "${ref}"`);
+      problems.push(`${prefix}.${key} must be a secret name or a full secret ARN (ending in "-" and the 6 characters Secrets Manager adds), got "${ref}"`);
     }
   }
   const key = settings.secretsKmsKeyArn;
   if (typeof key === 'string' && !KMS_KEY_ARN.test(key)) {
-    problems.push(`${stage}.secretsKmsKeyArn must be a KMS key ARN (arn:…:kms:<region>:<account>:key/<key id>; not an alias, which IAM cannot grant on), got "${key}"`);
+    problems.push(`${prefix}.secretsKmsKeyArn must be a KMS key ARN (arn:…:kms:<region>:<account>:key/<key id>; not an alias, which IAM cannot grant on), got "${key}"`);
   }
   const topic = settings.alarmTopicArn;
   if (typeof topic === 'string') {
-    if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topic)) problems.push(`${stage}.alarmTopicArn must be an SNS topic ARN (arn:…:sns:<region>:<account>:<name>), got "${topic}"`);
-    if (settings.alarms !== true) problems.push(`${stage}.alarmTopicArn needs "alarms": true`);
+    if (!/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$/.test(topic)) problems.push(`${prefix}.alarmTopicArn must be an SNS topic ARN (arn:…:sns:<region>:<account>:<name>), got "${topic}"`);
+    if (settings.alarms !== true) problems.push(`${prefix}.alarmTopicArn needs "alarms": true`);
   }
   return problems;
+}
+
+/** What one bot needs as a whole (its settings and the stage's): a chat platform, allowlists, a fitting agent. */
+function validateBot(prefix: string, settings: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  if (settings.discordSecret === undefined && settings.slackSecret === undefined) {
+    problems.push(`${prefix}: set discordSecret or slackSecret (OAB needs a chat platform)`);
+  }
+  problems.push(...validateAllowlists(prefix, settings));
+  if (settings.bedrock !== undefined) {
+    if (settings.agent !== 'claude-code') problems.push(`${prefix}.bedrock requires "agent": "claude-code" (only Claude Code runs keyless on Amazon Bedrock), got agent ${JSON.stringify(settings.agent ?? 'kiro')}`);
+    if (settings.apiKeySecret !== undefined) problems.push(`${prefix}.bedrock cannot be combined with apiKeySecret (on Amazon Bedrock, Claude Code signs its calls with the runtime's execution role: there is no key)`);
+  }
+  return problems;
+}
+
+/** The shape of a `bedrock` setting: models as ids or { id, destinationRegions }. */
+function validateBedrockShape(prefix: string, bedrock: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const key of Object.keys(bedrock)) {
+    if (key !== 'models' && key !== 'smallFastModel' && !key.startsWith(COMMENT_PREFIX)) problems.push(`${prefix}.${key} is not a known setting (known: models, smallFastModel)`);
+  }
+  const models = bedrock.models;
+  if (!Array.isArray(models) || models.length === 0) {
+    problems.push(`${prefix}.models must be a non-empty list of model or inference profile ids, got ${JSON.stringify(models) ?? 'nothing'}`);
+  } else {
+    models.forEach((m, i) => {
+      const ok = (typeof m === 'string' && m.length > 0)
+        || (isRecord(m) && typeof m.id === 'string' && m.id.length > 0 && Object.keys(m).every((k) => k === 'id' || k === 'destinationRegions')
+          && (m.destinationRegions === undefined || hasKind(m.destinationRegions, 'string[]')));
+      if (!ok) problems.push(`${prefix}.models[${i}] must be an id or { "id": …, "destinationRegions": [ … ] }, got ${JSON.stringify(m)}`);
+    });
+  }
+  const small = bedrock.smallFastModel;
+  if (small !== undefined) {
+    const ids: unknown[] = Array.isArray(models) ? (models as unknown[]).map((m) => (isRecord(m) ? m.id : m)) : [];
+    if (!hasKind(small, 'string') || !ids.includes(small)) problems.push(`${prefix}.smallFastModel must be the id of one of ${prefix}.models, got ${JSON.stringify(small)}`);
+  }
+  return problems;
+}
+
+/**
+ * Bots side by side must not share what one holds alone: a chat token (two services on one
+ * token would answer every message twice) or a runtime name (unique per account and Region).
+ */
+function validateBotConflicts(stage: string, bots: Record<string, Record<string, unknown>>): string[] {
+  const problems: string[] = [];
+  for (const key of ['discordSecret', 'slackSecret', 'runtimeName'] as const) {
+    const holders = new Map<string, string[]>();
+    for (const [name, bot] of Object.entries(bots)) {
+      const v = bot[key];
+      if (typeof v === 'string') holders.set(v, [...(holders.get(v) ?? []), name]);
+    }
+    for (const [v, names] of holders) {
+      if (names.length > 1) {
+        problems.push(`${stage}.bots ${names.join(' and ')} share ${key} "${v}"${key === 'runtimeName' ? ' (runtime names are unique per account and Region)' : ': one chat token must be held by one bot, or each message is answered twice'}`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** The bots a stage deploys: its own `bots`, each over the stage's settings, or the stage itself as one unnamed bot. */
+export function botsOf(settings: StageSettings): { readonly name?: string; readonly settings: StageSettings }[] {
+  const { bots, ...shared } = settings;
+  if (!bots) return [{ settings: shared }];
+  return Object.entries(bots).map(([name, bot]) => ({ name, settings: { ...shared, ...bot } }));
+}
+
+/** The stage as typed settings: `bedrock.models` strings become `{ id }`. */
+function normalizeStage(settings: Record<string, unknown>): StageSettings {
+  const normalize = (s: Record<string, unknown>): Record<string, unknown> => {
+    const bedrock = s.bedrock;
+    if (!isRecord(bedrock) || !Array.isArray(bedrock.models)) return s;
+    return { ...s, bedrock: { ...bedrock, models: (bedrock.models as unknown[]).map((m) => (typeof m === 'string' ? { id: m } : m)) } };
+  };
+  const bots = settings.bots;
+  const top = normalize(settings);
+  if (!isRecord(bots)) return top;
+  const normalized: Record<string, unknown> = { ...top, bots: Object.fromEntries(Object.entries(bots).map(([k, b]) => [k, isRecord(b) ? normalize(b) : b])) };
+  return normalized;
 }
 
 /** The chat platforms a stage configures, and the settings that list who may use each. */
@@ -245,6 +403,7 @@ const KIND_WORDS: Record<Kind, string> = {
   number: 'a finite number',
   'string[]': 'a list of strings',
   record: 'an object of string values',
+  object: 'an object',
 };
 
 function hasKind(v: unknown, kind: Kind): boolean {
@@ -254,6 +413,7 @@ function hasKind(v: unknown, kind: Kind): boolean {
     case 'number': return typeof v === 'number' && Number.isFinite(v);
     case 'string[]': return Array.isArray(v) && v.every((x) => typeof x === 'string');
     case 'record': return isRecord(v) && Object.values(v).every((x) => typeof x === 'string');
+    case 'object': return isRecord(v);
   }
 }
 

@@ -1,5 +1,5 @@
 import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -222,5 +222,86 @@ describe('stage settings in cdk.json', () => {
   test('without -c stage all stages are selected', () => {
     expect(selectStages({ a: {}, b: {} }, undefined)).toEqual(['a', 'b']);
     expect(selectStages({ a: {}, b: {} }, 'b')).toEqual(['b']);
+  });
+});
+
+describe('choosing the agent and deploying several bots from cdk.json', () => {
+  const SONNET = 'anthropic.claude-sonnet-4-5-20250929-v1:0';
+  const synthStage = (qa: Record<string, unknown>) => {
+    const app = new App({ context: { ...cdkJsonContext(), stage: 'qa', 'openab-agentcore:stages': { qa: { account: '123456789012', region: 'us-east-1', ...qa } } } });
+    const [stack] = buildApp(app);
+    return { stack, template: Template.fromStack(stack) };
+  };
+  const commands = (template: Template) => Object.values(template.findResources('AWS::ECS::TaskDefinition'))
+    .map((t) => /"--shell-command", "([^"]+)"/.exec(JSON.stringify(t.Properties.ContainerDefinitions[0].Command[4]).replace(/\\"/g, '"'))![1]);
+
+  test('"agent" picks the shell command; an unknown agent fails naming stage and key', () => {
+    const { template } = synthStage({ agent: 'codex', apiKeySecret: 'openab/qa/openai', discordSecret: 'd', discordAllowedChannels: ['1'] });
+    expect(commands(template)).toEqual(['codex-acp']);
+    template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: Match.objectLike({ OPENAB_AGENT_API_KEY_ENV: 'OPENAI_API_KEY' }) });
+    expect(() => parseStages({ qa: { agent: 'gemini', discordSecret: 'd', discordAllowedChannels: ['1'] } }))
+      .toThrow('qa.agent must be "kiro", "claude-code", "codex", got "gemini"');
+  });
+
+  test('"bedrock" runs Claude Code keyless; with another agent, a key, or no models it fails naming stage and key', () => {
+    const { template } = synthStage({ agent: 'claude-code', bedrock: { models: [`global.${SONNET}`] }, discordSecret: 'd', discordAllowedChannels: ['1'] });
+    template.resourceCountIs('AWS::BedrockAgentCore::ApiKeyCredentialProvider', 0);
+    template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: Match.objectLike({ CLAUDE_CODE_USE_BEDROCK: '1', ANTHROPIC_MODEL: `global.${SONNET}` }) });
+    const chat = { discordSecret: 'd', discordAllowedChannels: ['1'] };
+    expect(() => parseStages({ qa: { ...chat, bedrock: { models: [SONNET] } } })).toThrow('qa.bedrock requires "agent": "claude-code"');
+    expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', apiKeySecret: 'k', bedrock: { models: [SONNET] } } })).toThrow('qa.bedrock cannot be combined with apiKeySecret');
+    expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [] } } })).toThrow('qa.bedrock.models must be a non-empty list');
+    expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [SONNET], smallFastModel: 'x' } } })).toThrow('qa.bedrock.smallFastModel must be the id of one of qa.bedrock.models');
+    // What only the constructs know (the Regions a geographic profile routes to) is reported by them, naming the prop.
+    expect(() => synthStage({ ...chat, agent: 'claude-code', bedrock: { models: [`us.${SONNET}`] } })).toThrow('bedrock.models[0] is a geographic inference profile');
+    const geographic = synthStage({ ...chat, agent: 'claude-code', bedrock: { models: [{ id: `us.${SONNET}`, destinationRegions: ['us-east-1', 'us-west-2'] }] } });
+    expect(JSON.stringify(geographic.template.toJSON())).toContain(':bedrock:us-west-2::foundation-model/');
+  });
+
+  test('a stage with bots deploys each with its own runtime, service, chat token and grants; single-bot stages keep their ids', () => {
+    const { stack, template } = synthStage({
+      fargateSpot: true,
+      discordAllowedChannels: ['1'],
+      bots: {
+        kiro: { apiKeySecret: 'openab/qa/kiro', discordSecret: 'openab/qa/discord-kiro' },
+        claude: { agent: 'claude-code', bedrock: { models: [`global.${SONNET}`] }, discordSecret: 'openab/qa/discord-claude' },
+      },
+    });
+    template.resourceCountIs('AWS::BedrockAgentCore::Runtime', 2);
+    template.resourceCountIs('AWS::ECS::Service', 2);
+    template.resourceCountIs('AWS::BedrockAgentCore::ApiKeyCredentialProvider', 1);
+    expect(commands(template).sort()).toEqual(['claude-agent-acp', 'kiro-cli acp --trust-all-tools']);
+    // Both share the stage's settings.
+    template.allResourcesProperties('AWS::ECS::Service', { CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }, { CapacityProvider: 'FARGATE', Weight: 0 }] });
+
+    const role = (prefix: string) => statementsOfRole(template, logicalIdOf(template, 'AWS::IAM::Role', prefix));
+    const text = (prefix: string) => JSON.stringify(role(prefix));
+    expect(text('BotKiroOabTaskDefinitionExecutionRole')).toContain('openab/qa/discord-kiro-');
+    expect(text('BotKiroOabTaskDefinitionExecutionRole')).not.toContain('discord-claude');
+    expect(text('BotClaudeOabTaskDefinitionExecutionRole')).toContain('openab/qa/discord-claude-');
+    expect(text('BotKiroRuntimeExecutionRole')).toContain('openab/qa/kiro-');
+    expect(text('BotKiroRuntimeExecutionRole')).not.toContain('bedrock:InvokeModel');
+    expect(text('BotClaudeRuntimeExecutionRole')).toContain('bedrock:InvokeModel');
+    expect(text('BotClaudeRuntimeExecutionRole')).not.toContain('secretsmanager:');
+    // Each task role opens shells on its own runtime only.
+    const runtimes = Object.keys(template.findResources('AWS::BedrockAgentCore::Runtime'));
+    for (const bot of ['BotKiro', 'BotClaude']) {
+      const shell = role(`${bot}OabTaskDefinitionTaskRole`).filter((st) => st.Action === 'bedrock-agentcore:InvokeAgentRuntimeCommandShell');
+      const own = runtimes.filter((r) => r.startsWith(bot));
+      expect(JSON.stringify(shell)).toContain(own[0]);
+      expect(JSON.stringify(shell)).not.toContain(runtimes.find((r) => !r.startsWith(bot))!);
+    }
+    expect(Object.keys((stack as unknown as { bots: object }).bots)).toEqual(['kiro', 'claude']);
+    expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
+  test('bots are checked one by one and against each other, naming stage, bot and key', () => {
+    expect(() => parseStages({ qa: { discordSecret: 'd', discordAllowedChannels: ['1'], bots: { a: { apiKeySecret: 'k' }, b: { agent: 'codex' } } } }))
+      .toThrow('qa.bots a and b share discordSecret "d": one chat token must be held by one bot, or each message is answered twice');
+    expect(() => parseStages({ qa: { bots: { Kiro: { discordSecret: 'a', discordAllowedChannels: ['1'], region: 'eu-west-1' }, b: { slackSecret: 's' } } } }))
+      .toThrow(/bot name "Kiro" must match[\s\S]*qa\.bots\.Kiro\.region is not a known setting \(a bot sets only its own agent, chat and runtime[\s\S]*qa\.bots\.b: slackSecret is set without slackAllowedChannels/);
+    expect(() => parseStages({ qa: { bots: {} } })).toThrow('qa.bots must name at least one bot');
+    expect(() => parseStages({ qa: { runtimeName: 'same', bots: { a: { discordSecret: 'x', discordAllowedUsers: ['1'] }, b: { discordSecret: 'y', discordAllowedUsers: ['1'] } } } }))
+      .toThrow('qa.bots a and b share runtimeName "same"');
   });
 });
