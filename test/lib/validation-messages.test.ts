@@ -362,7 +362,7 @@ describe('OabAgentCore validation messages', () => {
 });
 
 describe('parseStages validation messages', () => {
-  const KNOWN = 'account, region, apiKeySecret, apiKeyJsonField, discordSecret, discordAllowedChannels, discordAllowedUsers, '
+  const KNOWN = 'account, region, bots, agent, bedrock, apiKeySecret, apiKeyJsonField, discordSecret, discordAllowedChannels, discordAllowedUsers, '
     + 'slackSecret, slackAllowedChannels, slackAllowedUsers, allowEveryone, secretsKmsKeyArn, runtimeArn, runtimeName, shellCommand, runtimeBuildArgs, idleSessionTimeoutMinutes, '
     + 'maxLifetimeHours, fargateSpot, enableExecuteCommand, persistThreadMap, retainState, logRetentionDays, dashboard, alarms, alarmTopicArn, cpu, memoryLimitMiB, maxMessageMiB, '
     + 'maxSessions, sessionTtlHours, openabVersion, tags';
