@@ -46,8 +46,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import {
-  AgentApiKey, AgentRuntimeImage, ApiKeyStorage, BridgeLogLevel, CancelStrategy, CodingAgentRuntime,
-  MessageProcessingMode, OabAgentCore, OabService,
+  AgentApiKey, AgentRuntimeImage, ApiKeyStorage, BedrockModel, type BedrockModelAccess, BridgeLogLevel, CancelStrategy, CodingAgent,
+  CodingAgentRuntime, MessageProcessingMode, OabAgentCore, OabService,
 } from 'openab-agentcore';
 
 const app = new App();
@@ -79,6 +79,26 @@ new OabService(parts, 'Oab', {
   slack: { botToken: { secret: slack, field: 'botToken' }, appToken: { secret: slack, field: 'appToken' }, allowEveryone: true },
   bridge: { cancelStrategy: CancelStrategy.NOOP, logLevel: BridgeLogLevel.DEBUG },
 });
+
+// Each agent by one setting, and keyless Claude Code on Amazon Bedrock.
+const agents = new Stack(app, 'Agents', { env });
+const chat = (name: string) => ({
+  botToken: { secret: secretsmanager.Secret.fromSecretNameV2(agents, name, 'discord/' + name), field: 'botToken' },
+  allowedChannels: ['123456789012345678'],
+});
+const haiku: BedrockModel = BedrockModel.inferenceProfile('global.anthropic.claude-haiku-4-5-20251001-v1:0');
+const bedrock: BedrockModelAccess = {
+  models: [BedrockModel.inferenceProfile('us.anthropic.claude-sonnet-4-5-20250929-v1:0', ['us-east-1', 'us-west-2']), haiku],
+  smallFastModel: haiku,
+};
+new OabAgentCore(agents, 'Claude', { agent: CodingAgent.CLAUDE_CODE, bedrock, discord: chat('claude') });
+new OabAgentCore(agents, 'Codex', {
+  runtimeImage: new AgentRuntimeImage(agents, 'CodexImage', { agent: CodingAgent.fromId('codex') }),
+  apiKeySecret: { secret: secretsmanager.Secret.fromSecretNameV2(agents, 'OpenAiKey', 'codex/api-key') },
+  discord: chat('codex'),
+});
+const shell: string = CodingAgent.KIRO.shellCommand;
+void shell;
 app.synth();
 `;
 
@@ -171,6 +191,25 @@ describe('the npm package', () => {
     const oab = images.find((dir) => existsSync(join(dir, 'bridge.js')));
     expect(oab && readFileSync(join(oab, 'bridge.js'))).toEqual(readFileSync(join(app, 'node_modules', 'openab-agentcore', 'dist', 'bridge.js')));
   }, TIMEOUT_MS);
+
+  test('one setting picks each agent\'s image target, command and key variable; Claude Code runs keyless on Amazon Bedrock', () => {
+    const outdir = join(work, 'cdk.out');
+    const template = JSON.parse(readFileSync(join(outdir, 'Agents.template.json'), 'utf8'));
+    const resources = Object.values(template.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>);
+    const runtimes = resources.filter((r) => r.Type === 'AWS::BedrockAgentCore::Runtime').map((r) => r.Properties.EnvironmentVariables as Record<string, unknown>);
+    expect(runtimes).toEqual(expect.arrayContaining([
+      expect.objectContaining({ CLAUDE_CODE_USE_BEDROCK: '1', ANTHROPIC_MODEL: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' }),
+      expect.objectContaining({ OPENAB_AGENT_API_KEY_ENV: 'OPENAI_API_KEY' }),
+    ]));
+    expect(resources.filter((r) => r.Type === 'AWS::BedrockAgentCore::ApiKeyCredentialProvider')).toHaveLength(1);
+    const text = JSON.stringify(template);
+    expect(text).toContain('claude-agent-acp');
+    expect(text).toContain('codex-acp');
+    expect(text).toContain(':bedrock:us-west-2::foundation-model/anthropic.claude-sonnet-4-5-20250929-v1:0');
+    const assets = JSON.parse(readFileSync(join(outdir, 'Agents.assets.json'), 'utf8'));
+    const targets = Object.values(assets.dockerImages as Record<string, { source: { dockerBuildTarget?: string } }>).map((a) => a.source.dockerBuildTarget).filter(Boolean);
+    expect(targets.sort()).toEqual(['claude-code', 'codex']);
+  });
 
   test('the README\'s first snippet is a whole app that synthesizes with cdk-nag clean', () => {
     const outdir = join(work, 'readme.out');

@@ -47,6 +47,14 @@ test('the README\'s Python example uses classes and keyword arguments the module
   for (const k of keywords) expect(source).toMatch(new RegExp(`\\b${k}: `));
 });
 
+test('the agent choice and Amazon Bedrock models reach Python as classes with their static members', () => {
+  expect(source).toMatch(/^class CodingAgent\b/m);
+  for (const member of ['KIRO', 'CLAUDE_CODE', 'CODEX']) expect(source).toMatch(new RegExp(`def ${member}\\(cls\\) -> "CodingAgent"`));
+  expect(source).toMatch(/^class BedrockModel\b/m);
+  expect(source).toMatch(/def inference_profile\(/);
+  expect(source).toMatch(/^class BedrockModelAccess\b/m);
+});
+
 test('enums keep their names and values in Python', () => {
   expect(source).toMatch(/class CancelStrategy\(enum\.Enum\)/);
   expect(source).toMatch(/^ {4}STOP = "STOP"$/m);
