@@ -46,7 +46,7 @@ export interface OabAgentCoreProps extends OabServiceOptions {
   readonly runtimeOptions?: CodingAgentRuntimeOptions;
   /**
    * The coding agent's image.
-   * @default - `new AgentRuntimeImage()` (runtimes/kiro, linux/arm64)
+   * @default - `new AgentRuntimeImage({ agent })`: this package's runtimes at the agent's build target, linux/arm64
    */
   readonly runtimeImage?: IAgentRuntimeImage;
   /**

@@ -258,7 +258,7 @@ describe('choosing the agent and deploying several bots from cdk.json', () => {
     expect(JSON.stringify(geographic.template.toJSON())).toContain(':bedrock:us-west-2::foundation-model/');
   });
 
-  test('a stage with bots deploys each with its own runtime, service, chat token and grants; single-bot stages keep their ids', () => {
+  test('a stage with bots deploys each with its own runtime, service, chat token and grants', () => {
     const { stack, template } = synthStage({
       fargateSpot: true,
       discordAllowedChannels: ['1'],
