@@ -315,6 +315,11 @@ function validateBedrockShape(prefix: string, bedrock: Record<string, unknown>):
         || (isRecord(m) && typeof m.id === 'string' && m.id.length > 0 && Object.keys(m).every((k) => k === 'id' || k === 'destinationRegions')
           && (m.destinationRegions === undefined || hasKind(m.destinationRegions, 'string[]')));
       if (!ok) problems.push(`${prefix}.models[${i}] must be an id or { "id": …, "destinationRegions": [ … ] }, got ${JSON.stringify(m)}`);
+      // A geographic profile is routed to other Regions, each of whose model is granted: they must be named.
+      const id: unknown = isRecord(m) ? m.id : m;
+      if (ok && typeof id === 'string' && isGeographicProfileId(id) && !(isRecord(m) && Array.isArray(m.destinationRegions) && m.destinationRegions.length > 0)) {
+        problems.push(`${prefix}.models[${i}] is a geographic inference profile: write { "id": "${id}", "destinationRegions": [ … ] } with the Regions it routes to`);
+      }
     });
   }
   const small = bedrock.smallFastModel;
@@ -323,6 +328,12 @@ function validateBedrockShape(prefix: string, bedrock: Record<string, unknown>):
     if (!hasKind(small, 'string') || !ids.includes(small)) problems.push(`${prefix}.smallFastModel must be the id of one of ${prefix}.models, got ${JSON.stringify(small)}`);
   }
   return problems;
+}
+
+/** `us.anthropic.claude-…` and the like (an id or ARN), not a foundation model nor a global profile. */
+function isGeographicProfileId(id: string): boolean {
+  const profile = /^(?:arn:[^/]*:inference-profile\/)?([a-z]{2,10})\.anthropic\./.exec(id);
+  return profile !== null && profile[1] !== 'global';
 }
 
 /**

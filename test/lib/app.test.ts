@@ -252,8 +252,10 @@ describe('choosing the agent and deploying several bots from cdk.json', () => {
     expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', apiKeySecret: 'k', bedrock: { models: [SONNET] } } })).toThrow('qa.bedrock cannot be combined with apiKeySecret');
     expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [] } } })).toThrow('qa.bedrock.models must be a non-empty list');
     expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [SONNET], smallFastModel: 'x' } } })).toThrow('qa.bedrock.smallFastModel must be the id of one of qa.bedrock.models');
-    // What only the constructs know (the Regions a geographic profile routes to) is reported by them, naming the prop.
-    expect(() => synthStage({ ...chat, agent: 'claude-code', bedrock: { models: [`us.${SONNET}`] } })).toThrow('bedrock.models[0] is a geographic inference profile');
+    expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [`us.${SONNET}`] } } }))
+      .toThrow(`qa.bedrock.models[0] is a geographic inference profile: write { "id": "us.${SONNET}", "destinationRegions": [ … ] }`);
+    // What only the constructs check (a model that is not Claude) is reported by them, naming the prop.
+    expect(() => synthStage({ ...chat, agent: 'claude-code', bedrock: { models: ['amazon.nova-pro-v1:0'] } })).toThrow('bedrock.models[0] must be a cross-Region inference profile of a Claude model');
     const geographic = synthStage({ ...chat, agent: 'claude-code', bedrock: { models: [{ id: `us.${SONNET}`, destinationRegions: ['us-east-1', 'us-west-2'] }] } });
     expect(JSON.stringify(geographic.template.toJSON())).toContain(':bedrock:us-west-2::foundation-model/');
   });

@@ -5,6 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   AgentApiKey, AgentRuntimeImage, BedrockModel, type BedrockModelAccess, CodingAgent, CodingAgentRuntime, OabAgentCore, type OabAgentCoreProps,
 } from '../../lib';
+import { AGENT_IDS, AGENTS } from '../../shared/contract/agents';
 import { actionsOf, dockerAssets, flattenCfn, newStack, RUNTIME_ARN, secretNamed, type Statement, statementsOfRole, synth } from './support';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
@@ -49,6 +50,11 @@ describe('CodingAgent', () => {
     expect(oabConfig(template)).toContain(`"--shell-command", "${command}"`);
     expect(runtimeEnvironment(template)).toEqual(expect.objectContaining({ OPENAB_AGENT_API_KEY_ENV: keyVariable }));
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+  });
+
+  test('the agents are exactly the shared contract\'s, with its facts', () => {
+    expect(CodingAgent.all().map((a) => [a.id, a.imageTarget, a.shellCommand, a.apiKeyEnvironmentVariable, a.apiKeyJsonField]))
+      .toEqual(AGENT_IDS.map((id) => [id, AGENTS[id].imageTarget, AGENTS[id].shellCommand, AGENTS[id].apiKeyEnv, AGENTS[id].apiKeyJsonField]));
   });
 
   test('defaults to Kiro, and an agent from its id is the same object', () => {
