@@ -347,9 +347,12 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
 
   /** Invoke on exactly the chosen models, in a policy of its own; the profile listing in another. */
   private grantBedrock(role: iam.IRole, access: BedrockModelAccess): void {
-    new iam.Policy(this, 'BedrockPolicy', { roles: [role], statements: bedrockInvokeStatements(this, access) });
+    const cfn = this.runtime.node.defaultChild as CfnRuntime;
+    // In place before the runtime exists, so no session starts without its model access.
+    cfn.node.addDependency(new iam.Policy(this, 'BedrockPolicy', { roles: [role], statements: bedrockInvokeStatements(this, access) }));
     grantOnWildcardPolicy(this, 'BedrockListPolicy', role, BEDROCK_LIST_ACTIONS,
-      'bedrock:ListInferenceProfiles, which Claude Code calls on Amazon Bedrock, is a list action with no resource type and must use Resource "*"; it reveals profile names, not model access.');
+      'bedrock:ListInferenceProfiles, which Claude Code calls on Amazon Bedrock, is a list action with no resource type and must use Resource "*"; it reveals profile names, not model access.')
+      .applyBefore(cfn);
   }
 
   /**

@@ -121,6 +121,11 @@ describe('keyless Claude Code on Amazon Bedrock', () => {
       CLAUDE_CODE_USE_BEDROCK: '1', AWS_REGION: 'us-east-1', ANTHROPIC_MODEL: SONNET, ANTHROPIC_SMALL_FAST_MODEL: SONNET,
     }));
     expect(new AwsSolutionsChecks().validateScope(stack).violations).toEqual([]);
+    // Both policies exist before the runtime does.
+    const [runtimeResource] = Object.values(template.findResources('AWS::BedrockAgentCore::Runtime'));
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([, p]) => JSON.stringify(p).includes('bedrock:')).map(([id]) => id);
+    expect(policies).toHaveLength(2);
+    expect(runtimeResource.DependsOn).toEqual(expect.arrayContaining(policies));
   });
 
   test('a geographic inference profile: the profile, and its model in this and each destination Region only through that profile', () => {
