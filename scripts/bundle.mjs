@@ -31,6 +31,8 @@ const entries = [
   { entryPoints: ['test/support/emulator/main.ts'], outfile: 'dist/test/emulator.js', format: 'cjs', external: ['node-pty'] },
   { entryPoints: ['test/support/acp-agent.mts'], outfile: 'dist/test/acp-agent.mjs', format: 'esm' },
   { entryPoints: ['test/support/acp-client.mts'], outfile: 'dist/test/acp-client.mjs', format: 'esm' },
+  // The npm-published agents and their model API stand-ins, for the demo.
+  { entryPoints: ['test/support/real-agents.ts'], outfile: 'dist/test/real-agents.js', format: 'cjs' },
 ];
 
 await Promise.all(
