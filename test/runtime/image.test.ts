@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { validate, ValidationSeverity, type ValidatorSettings } from 'dockerfile-utils';
 import { APP_DIR, cleanEnv, RunningProgram, scratchDir, stageBundles } from '../support/runtime/programs';
 
-const CONTEXT = join(__dirname, '../../runtimes/kiro');
+const CONTEXT = join(__dirname, '../../runtimes');
 const DOCKERFILE = readFileSync(join(CONTEXT, 'Dockerfile'), 'utf8');
 const BIN = join(CONTEXT, 'bin');
 const WRAPPERS = readdirSync(BIN).sort();
@@ -47,7 +47,7 @@ function baseImageProblems(dockerfile: string): string[] {
 }
 
 describe('base images', () => {
-  it.each(['runtimes/kiro/Dockerfile', 'oab/Dockerfile'])('%s names each base image by a build argument with a tag (digest optional)', (file) => {
+  it.each(['runtimes/Dockerfile', 'oab/Dockerfile'])('%s names each base image by a build argument with a tag (digest optional)', (file) => {
     expect(baseImageProblems(readFileSync(join(__dirname, '../..', file), 'utf8'))).toEqual([]);
   });
 
@@ -120,7 +120,7 @@ describe('runtime image Dockerfile', () => {
   });
 });
 
-describe('runtime image wrappers (runtimes/kiro/bin)', () => {
+describe('runtime image wrappers (runtimes/bin)', () => {
   it('are executable and start their program by absolute path only', () => {
     expect(WRAPPERS).toEqual(['acp-session', 'entrypoint', 'state-sync']);
     for (const name of WRAPPERS) {
