@@ -345,7 +345,7 @@ describe('state-sync command', () => {
     sql(local, 'INSERT INTO t(payload) VALUES (randomblob(10))');
     const { code } = await run.stop('SIGTERM');
     expect(code).toBe(0);
-    expect(run.lines.find((l) => l.event === 'state-sync.stopped')).toMatchObject({ signal: 'SIGTERM', lastWriteBack: 'written' });
+    expect(run.lines.find((l) => l.event === 'state-sync.stopped')).toMatchObject({ signal: 'SIGTERM', lastWriteBack: ['written'] });
     expect(inspectCopy(persistent).rows).toBe(5);
   });
 
