@@ -17,6 +17,7 @@ import { ensurePrivateDir, writeFileAtomic } from './fs-atomic';
 import { hasSessionStorage } from './mounts';
 import type { Logger } from './log';
 import { resolvePaths } from './paths';
+import { TURN_SETTLE_MS } from './state-sync';
 import { StateSyncSet } from './state-sync-set';
 import { agentApiKeyEnvironment, agentApiKeyEnvName, waitForAgentApiKey } from './token-vault';
 
@@ -26,6 +27,7 @@ const KEY_WAIT_MS = 10_000;
 export function agentSetupHooks(log: Logger, env: Record<string, string | undefined> = process.env): LauncherHooks {
   const paths = resolvePaths(env);
   let sync: StateSyncSet | undefined;
+  let turnSettleMs = TURN_SETTLE_MS;
   let clearBusy: (() => void) | undefined;
   return {
     async beforeStart() {
@@ -35,6 +37,7 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       const keyEnvName = agentApiKeyEnvName(env);
       const layout = agentLayout({ agent, paths, env, sessionStorage, ownHome: env.HOME || homedir(), keyEnv: keyEnvName });
       const agentEnv: Record<string, string> = { ...layout.env };
+      turnSettleMs = layout.turnSettleMs ?? TURN_SETTLE_MS;
       let cwd: string | undefined;
       if (sessionStorage) {
         mkdirSync(paths.workspaceDir, { recursive: true });
@@ -71,7 +74,9 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       }
     },
     async afterTurn() {
-      await sync?.writeBackAfterTurn();
+      // The runtime stays busy while the agent finishes writing the turn, databases or not.
+      if (sync) await sync.writeBackAfterTurn(turnSettleMs);
+      else await new Promise((resolve) => setTimeout(resolve, turnSettleMs));
     },
     async afterExit() {
       await sync?.stop();

@@ -31,7 +31,20 @@ export interface AgentLayout {
   readonly databases: readonly DatabaseSpec[];
   /** Written (atomically, mode 0600) before the agent starts. */
   readonly files: ReadonlyArray<{ readonly path: string; readonly content: string }>;
+  /**
+   * How long after a turn the runtime stays busy for the agent to finish writing it (and
+   * before its databases are snapshotted), so a microVM reaped right after an answer loses
+   * nothing. @default TURN_SETTLE_MS
+   */
+  readonly turnSettleMs?: number;
 }
+
+/**
+ * Claude Code queues its transcript appends and writes them every 100 ms
+ * (`FLUSH_INTERVAL_MS` in the CLI it bundles): the answer can reach the client before the
+ * turn is on disk.
+ */
+export const CLAUDE_CODE_TURN_SETTLE_MS = 500;
 
 export interface AgentLayoutInput {
   readonly agent: AgentFacts;
@@ -63,6 +76,7 @@ export function agentLayout(input: AgentLayoutInput): AgentLayout {
         env: { ...homeEnv, ...unlessSet(env, { DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' }) },
         databases: [],
         files: [],
+        turnSettleMs: CLAUDE_CODE_TURN_SETTLE_MS,
       };
     case 'codex': {
       const codexHome = join(home, '.codex');

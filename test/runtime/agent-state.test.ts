@@ -23,6 +23,8 @@ describe('where each agent keeps its state', () => {
       env: { HOME: '/mnt/agent', DISABLE_AUTOUPDATER: '1', CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1' },
       databases: [],
       files: [],
+      // Its transcript appends are flushed every 100 ms: the runtime stays busy past that after a turn.
+      turnSettleMs: 500,
     });
     // A deployment's own setting wins.
     expect(layout('claude-code', false, { CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '0' }).env).toEqual({ DISABLE_AUTOUPDATER: '1' });
