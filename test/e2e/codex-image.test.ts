@@ -13,6 +13,7 @@ jest.setTimeout(60_000);
 
 imageAgentSuite({
   id: 'codex',
+  via: 'with an OpenAI API key',
   executable: codexAcpBinary(),
   shellEnv: { RUST_LOG: 'warn' },
   async startModel() {

@@ -9,7 +9,7 @@
  * Vault fetch writes; the agent command is found on the shell's PATH, as `/usr/local/bin`
  * holds it in the image. One test file per agent calls {@link imageAgentSuite}.
  */
-import { existsSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AGENTS } from '../../shared/contract/agents';
 import { busyPids } from '../../runtimes/src/busy';
@@ -23,6 +23,10 @@ export const VAULT_KEY = 'sk-from-the-token-vault';
 
 export interface ImageAgent {
   readonly id: 'claude-code' | 'codex';
+  /** How this variant reaches its model, for the test names. */
+  readonly via: string;
+  /** The agent runs keyless: a key stored by the Token Vault fetch must not reach it or the model. */
+  readonly keyless?: boolean;
   /** The file the agent's command (its first word) runs, as the image installs it. */
   readonly executable: string;
   /** Starts the model stand-in; returns it with the container's model settings pointing at it. */
@@ -34,7 +38,7 @@ export interface ImageAgent {
 }
 
 export function imageAgentSuite(agent: ImageAgent): void {
-  describe(`${AGENTS[agent.id].displayName} as its runtime image runs it (${AGENTS[agent.id].shellCommand} under the launcher)`, () => {
+  describe(`${AGENTS[agent.id].displayName} as its runtime image runs it (${AGENTS[agent.id].shellCommand} under the launcher), ${agent.via}`, () => {
     let h: Harness;
     let model: ModelStandIn;
     let keySent: () => string | undefined;
@@ -78,12 +82,14 @@ export function imageAgentSuite(agent: ImageAgent): void {
       }
     };
 
-    test('a turn runs with the key from the Token Vault file, the model settings from the container, and its state on session storage', async () => {
+    test(`a turn runs with ${agent.keyless ? 'no key' : 'the key from the Token Vault file'}, the model settings from the container, and its state on session storage`, async () => {
       const cwd = workspace(h);
       const sessionId = await openThread(h, command, cwd);
       expect((await h.client.prompt(sessionId, 'hello from the image')).text).toBe('echo: hello from the image');
       expect(model.lastPrompt()).toBe('hello from the image');
-      expect(keySent()).toBe(VAULT_KEY);
+      expect(keySent()).toBe(agent.keyless ? undefined : VAULT_KEY);
+      const credentials = readFileSync(path.join(h.dir, 'agent.log'), 'utf8').split('\n').filter((l) => l.includes('"agent-credentials"'));
+      expect(credentials).toEqual([expect.stringContaining(agent.keyless ? 'none needed' : `in ${AGENTS[agent.id].apiKeyEnv}`)]);
       const dirs = dirsOf(sessionId);
       await untilIdle(dirs.vm);
       agent.checkState(dirs, { baseUrl: modelEnv.OPENAI_BASE_URL ?? modelEnv.ANTHROPIC_BASE_URL });
