@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate, ValidationSeverity, type ValidatorSettings } from 'dockerfile-utils';
-import { RUNTIME_IMAGE_TARGETS } from '../../shared/contract/agents';
+import { AGENTS, RUNTIME_IMAGE_TARGETS } from '../../shared/contract/agents';
 import { APP_DIR, cleanEnv, RunningProgram, scratchDir, stageBundles } from '../support/runtime/programs';
 
 const CONTEXT = join(__dirname, '../../runtimes');
@@ -121,6 +121,15 @@ describe('runtime image Dockerfile', () => {
     expect(env).toContain(`OPENAB_AGENT=${target} `);
     // The base stage ends as the agent user; a target only copies files in and describes itself.
     expect(stage!.body.filter((i) => !/^(ARG|COPY|ENV|LABEL) /.test(i))).toEqual([]);
+  });
+
+  it('has exactly one target per agent, each installing the command its default shell command starts', () => {
+    const stages = stagesOf(DOCKERFILE);
+    expect([...stages].filter(([, st]) => st.from === 'base').map(([name]) => name).sort()).toEqual([...RUNTIME_IMAGE_TARGETS].sort());
+    for (const target of RUNTIME_IMAGE_TARGETS) {
+      const bin = /OPENAB_AGENT_BIN=(\S+)/.exec(stages.get(target)!.body.find((i) => i.startsWith('ENV '))!)?.[1];
+      expect({ target, bin }).toEqual({ target, bin: `/usr/local/bin/${AGENTS[target].shellCommand.split(' ')[0]}` });
+    }
   });
 
   it('builds Kiro when no target is given (the last stage), as images did before there was a choice', () => {
