@@ -44,7 +44,7 @@ export default defineConfig([
     'cdk.out/',
     'coverage/',
     'node_modules/',
-    'runtimes/kiro/app/', // generated bundle, copied in by the build
+    'runtimes/app/', // generated bundle, copied in by the build
     '.jsii',
     '.jsii.gz',
   ]),

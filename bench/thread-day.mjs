@@ -39,7 +39,7 @@ const NODE = process.execPath;
 const BRIDGE = join(ROOT, 'dist', 'bridge.js');
 const EMULATOR = join(ROOT, 'dist', 'test', 'emulator.js');
 const AGENT = join(ROOT, 'dist', 'test', 'acp-agent.mjs');
-const LAUNCHER = join(ROOT, 'runtimes', 'kiro', 'app', 'acp-session.js');
+const LAUNCHER = join(ROOT, 'runtimes', 'app', 'acp-session.js');
 const OUT = opt.out ?? join(ROOT, 'bench', 'thread-day.json');
 
 const THREADS = positive('threads');

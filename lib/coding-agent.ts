@@ -1,4 +1,4 @@
-import { AGENT_IDS, AGENTS, type AgentFacts, isAgentId } from '../shared/contract/agents';
+import { RUNTIME_IMAGE_TARGETS, AGENTS, type AgentFacts, isAgentId } from '../shared/contract/agents';
 
 /**
  * Which coding agent a runtime carries. One choice picks the image's build target in this
@@ -24,7 +24,7 @@ export class CodingAgent {
    * Throws naming the ids there are; use {@link CodingAgent.isId} to check first.
    */
   static fromId(id: string): CodingAgent {
-    if (!isAgentId(id)) throw new Error(`agent must be ${AGENT_IDS.map((a) => `"${a}"`).join(', ')}, got "${id}"`);
+    if (!isAgentId(id)) throw new Error(`agent must be ${RUNTIME_IMAGE_TARGETS.map((a) => `"${a}"`).join(', ')}, got "${id}"`);
     return CodingAgent.all().find((a) => a.id === id)!;
   }
 

@@ -23,14 +23,16 @@ const entries = [
   // Minified: OAB runs one bridge per thread, and the source text is resident in each.
   { entryPoints: ['bridge/src/main.ts'], outfile: 'dist/bridge.js', format: 'cjs', banner: { js: '#!/usr/bin/env node' }, minify: true, keepNames: true },
   // In-runtime programs, into the runtime image's build context.
-  { entryPoints: ['runtimes/src/acp-session.ts'], outfile: 'runtimes/kiro/app/acp-session.js', format: 'cjs' },
+  { entryPoints: ['runtimes/src/acp-session.ts'], outfile: 'runtimes/app/acp-session.js', format: 'cjs' },
   // The image's main process (AgentCore HTTP contract, boot-time key fetch) and the state sync CLI.
-  { entryPoints: ['runtimes/src/contract-server.ts'], outfile: 'runtimes/kiro/app/contract-server.js', format: 'cjs', define: { __RUNTIME_VERSION__: JSON.stringify(pkg.version) } },
-  { entryPoints: ['runtimes/src/state-sync-main.ts'], outfile: 'runtimes/kiro/app/state-sync.js', format: 'cjs' },
+  { entryPoints: ['runtimes/src/contract-server.ts'], outfile: 'runtimes/app/contract-server.js', format: 'cjs', define: { __RUNTIME_VERSION__: JSON.stringify(pkg.version) } },
+  { entryPoints: ['runtimes/src/state-sync-main.ts'], outfile: 'runtimes/app/state-sync.js', format: 'cjs' },
   // Test and demo support; node-pty is a native addon and stays in node_modules.
   { entryPoints: ['test/support/emulator/main.ts'], outfile: 'dist/test/emulator.js', format: 'cjs', external: ['node-pty'] },
   { entryPoints: ['test/support/acp-agent.mts'], outfile: 'dist/test/acp-agent.mjs', format: 'esm' },
   { entryPoints: ['test/support/acp-client.mts'], outfile: 'dist/test/acp-client.mjs', format: 'esm' },
+  // The npm-published agents and their model API stand-ins, for the demo.
+  { entryPoints: ['test/support/real-agents.ts'], outfile: 'dist/test/real-agents.js', format: 'cjs' },
 ];
 
 await Promise.all(

@@ -1,6 +1,8 @@
 // The whole chain on this machine, no AWS account needed: starts the local AgentCore
 // emulator, spawns the bundled bridge the way OAB does, and drives one thread through
 // initialize → session/new → a streamed prompt → session/load from a second bridge.
+// Then, when the npm-published Codex agent is installed (a devDependency), one turn of
+// the real agent through the same chain, against a local stand-in for its model API.
 //
 //   npm run demo                      (after npm ci)
 //   npm run demo -- "your prompt"
@@ -8,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -38,14 +41,14 @@ async function startEmulator() {
 }
 
 /** One bridge process, spoken to with newline-delimited JSON-RPC exactly as OAB does. */
-function startBridge(emulator, logFile) {
+function startBridge(emulator, logFile, shellCommand = `${process.execPath} ${dist('test/acp-agent.mjs')}`) {
   const bridge = spawn(
     process.execPath,
     [
       dist('bridge.js'),
       '--runtime-arn', emulator.runtimeArn,
       '--endpoint-url', emulator.url,
-      '--shell-command', `${process.execPath} ${dist('test/acp-agent.mjs')}`,
+      '--shell-command', shellCommand,
       '--log-file', logFile,
     ],
     {
@@ -92,6 +95,40 @@ function startBridge(emulator, logFile) {
 
 const initParams = { protocolVersion: 1, clientCapabilities: {}, clientInfo: { name: 'openab', version: '0.1.0' } };
 
+/**
+ * One turn of the real Codex agent (codex-acp, installed as a devDependency) in the emulator's
+ * shell, its model API a local stand-in that streams an echo of the prompt: nothing leaves
+ * this machine. Skipped, saying why, when the agent has no binary for this platform.
+ */
+async function realAgentTurn(emulator, logFile) {
+  const { codex } = createRequire(import.meta.url)(dist('test/real-agents.js'));
+  let started;
+  try {
+    started = await codex.start({ dir: work });
+  } catch (e) {
+    console.log(dim(`  skipped: ${e.message}`));
+    return;
+  }
+  const { model, shellCommand } = started;
+  try {
+    const bridge = startBridge(emulator, logFile, shellCommand);
+    await bridge.request('initialize', initParams);
+    const created = await bridge.request('session/new', { cwd: work, mcpServers: [] });
+    console.log(`  session/new ${dim(`${created.ms} ms`)}: Codex started in a new shell`);
+    const text = 'Say hello from AgentCore';
+    process.stdout.write(`  prompt: "${text}"\n  codex: `);
+    bridge.onUpdate((u) => {
+      if (u.sessionUpdate === 'agent_message_chunk' && u.content?.type === 'text') process.stdout.write(u.content.text);
+    });
+    const answer = await bridge.request('session/prompt', { sessionId: created.result.sessionId, prompt: [{ type: 'text', text }] });
+    console.log(`\n  stopReason=${answer.result.stopReason} ${dim(`(${answer.ms} ms)`)}`);
+    console.log(dim(`  the model stand-in received the prompt: "${model.lastPrompt()}"`));
+    await bridge.end();
+  } finally {
+    await model.stop();
+  }
+}
+
 try {
   const emulator = await startEmulator();
   step(`AgentCore emulator on ${emulator.url}`);
@@ -132,6 +169,9 @@ try {
   await second.request('session/prompt', { sessionId, prompt: [{ type: 'text', text: 'history' }] });
   console.log(`  the agent still remembers the thread: ${text}`);
   await second.end();
+
+  step('a real agent: Codex (codex-acp), its model API a local stand-in that echoes (no model is called)');
+  await realAgentTurn(emulator, join(work, 'codex-bridge.log'));
 
   const events = readFileSync(logFile, 'utf8').trim().split('\n').map((l) => JSON.parse(l).event);
   step(`done. The bridge's structured log (${events.length} events) is in ${logFile}`);

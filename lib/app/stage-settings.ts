@@ -5,7 +5,7 @@
  * silently deploying a default.
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { AGENT_IDS, isAgentId } from '../../shared/contract/agents';
+import { RUNTIME_IMAGE_TARGETS, isAgentId } from '../../shared/contract/agents';
 
 export const STAGES_CONTEXT_KEY = 'openab-agentcore:stages';
 export const STAGE_CONTEXT_KEY = 'stage';
@@ -265,7 +265,7 @@ function validateKeys(prefix: string, settings: Record<string, unknown>, allowed
   }
   const agent = settings.agent;
   if (typeof agent === 'string' && !isAgentId(agent)) {
-    problems.push(`${prefix}.agent must be ${AGENT_IDS.map((a) => `"${a}"`).join(', ')}, got "${agent}"`);
+    problems.push(`${prefix}.agent must be ${RUNTIME_IMAGE_TARGETS.map((a) => `"${a}"`).join(', ')}, got "${agent}"`);
   }
   if (isRecord(settings.bedrock)) problems.push(...validateBedrockShape(`${prefix}.bedrock`, settings.bedrock));
   for (const key of ['apiKeySecret', 'discordSecret', 'slackSecret'] as const) {

@@ -29,7 +29,7 @@ export function packageRoot(): string {
 
 /** The Docker build context of the default coding agent runtime image. */
 export function defaultRuntimeDirectory(): string {
-  return join(packageRoot(), 'runtimes', 'kiro');
+  return join(packageRoot(), 'runtimes');
 }
 
 /** The directory holding the OAB image's Dockerfile. */

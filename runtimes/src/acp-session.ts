@@ -22,6 +22,7 @@ import { TurnTracker } from './turn-tracker';
 import { createLogger, type Logger } from './log';
 import { spoolMetricLine } from './metrics-spool';
 import { resolvePaths } from './paths';
+import { adoptRuntimeEnv } from './runtime-env';
 
 /** Unacknowledged output kept for a resend; above this the agent's output is paused. */
 const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
@@ -52,7 +53,14 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
 
   // How long to wait for the bridge to acknowledge the agent's last output after it exits.
   const lingerMs = Number(process.env.OPENAB_LAUNCHER_LINGER_MS ?? 10_000);
-  const setup = hooks.beforeStart ? await hooks.beforeStart() : { env: {} };
+  const setup = hooks.beforeStart
+    ? await hooks.beforeStart().catch((e: Error) => {
+      // Said on the terminal, where the bridge reports it as the reason the agent did not start.
+      log.error('agent-setup-failed', { error: e.message });
+      process.stdout.write(`acp-session: cannot set up the agent: ${e.message}\n`);
+      process.exit(78);
+    })
+    : { env: {} };
   const cwd = setup.cwd ?? process.cwd();
   const agent = spawn(command[0], command.slice(1), {
     cwd,
@@ -236,6 +244,9 @@ export function openAgentLog(path = resolvePaths(process.env).agentLog): AgentLo
 }
 
 if (require.main === module) {
+  // The shell may lack the container's environment: take what the contract server saw.
+  const adopted = adoptRuntimeEnv(process.env, resolvePaths(process.env).runtimeEnvFile);
   const agentLog = openAgentLog();
+  agentLog.logger.info('runtime-env', { adopted });
   void runLauncher(process.argv.slice(2), agentLog, agentSetupHooks(agentLog.logger));
 }

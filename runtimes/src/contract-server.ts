@@ -21,7 +21,8 @@ import { ensurePrivateDir } from './fs-atomic';
 import { createLogger, describeError, type Logger, runtimeName } from './log';
 import { hasSessionStorage } from './mounts';
 import { contractHost, contractPort, resolvePaths, type RuntimePaths } from './paths';
-import { agentApiKeyEnvName, type ApiKeyStatus, fetchAgentApiKey } from './token-vault';
+import { writeRuntimeEnv } from './runtime-env';
+import { agentApiKeyEnvName, type ApiKeyStatus, fetchAgentApiKey, runtimeAgent } from './token-vault';
 import { drainMetricSpool } from './metrics-spool';
 import { metricFields, RUNTIME_DIMENSION } from '../../shared/metrics';
 
@@ -126,6 +127,10 @@ export async function startContractServer(options: ContractServerOptions = {}): 
   } catch (err) {
     log.error('state-dir.unusable', { dir: paths.stateDir, ...describeError(err) });
   }
+  // Before the runtime reports healthy, so any shell opened on it finds the environment.
+  await writeRuntimeEnv(paths.runtimeEnvFile, env).catch((err: unknown) => {
+    log.error('runtime-env.not-written', { file: paths.runtimeEnvFile, effect: 'the launcher has only the shell\'s environment', ...describeError(err) });
+  });
 
   const maxBusyMs = (options.maxBusySeconds ?? maxBusySeconds(env)) * 1000;
   const overCeilingLogged = new Set<number>();
@@ -168,7 +173,8 @@ export async function startContractServer(options: ContractServerOptions = {}): 
       uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
       sessionId: headerValue(req, SESSION_HEADER),
       agent: {
-        name: env.OPENAB_AGENT_NAME || 'kiro-cli',
+        id: runtimeAgent(env).id,
+        name: env.OPENAB_AGENT_NAME || runtimeAgent(env).shellCommand.split(' ')[0],
         version: env.OPENAB_AGENT_CLI_VERSION || null,
         /** A turn is in flight. */
         busy: pids.length > 0,
@@ -249,7 +255,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
       resolve((server.address() as AddressInfo).port);
     });
   });
-  log.info('listening', { host: options.host ?? contractHost(env), port, version: RUNTIME_VERSION, agent: env.OPENAB_AGENT_NAME || 'kiro-cli' });
+  log.info('listening', { host: options.host ?? contractHost(env), port, version: RUNTIME_VERSION, agent: runtimeAgent(env).id });
 
   const close = async () => {
     abort.abort();
@@ -270,6 +276,8 @@ function apiKeySummary(status: ApiKeyStatus | undefined, env: Record<string, str
   switch (status.state) {
     case 'not-configured':
       return { ...base, missing: status.missing };
+    case 'not-needed':
+      return { ...base, keylessSwitch: status.keylessSwitch };
     case 'failed':
       return { ...base, step: status.step, error: status.error, httpStatus: status.httpStatus };
     default:

@@ -6,8 +6,8 @@
  *
  * Two places matter:
  * - `/tmp/openab-agent` (`OPENAB_STATE_DIR`): this microVM's private scratch, mode 0700:
- *   the API key, the busy markers, the agent log, the live copy of the agent's SQLite
- *   data. Gone when the session's microVM goes.
+ *   the API key, the container's environment for the launcher, the busy markers, the agent
+ *   log, the live copy of the agent's SQLite data. Gone when the session's microVM goes.
  * - `/mnt/agent` (`OPENAB_AGENT_HOME`): AgentCore session storage, the agent's HOME,
  *   kept across stop and resume of the session. SQLite locking does not work there, so
  *   databases live in the scratch directory and are copied (see state-sync.ts).
@@ -22,6 +22,8 @@ export interface RuntimePaths {
   readonly apiKeyFile: string;
   /** Outcome of the boot-time key fetch (JSON, no secret), for the launcher and /invocations. */
   readonly apiKeyStatusFile: string;
+  /** The container's environment as the contract server saw it, for the launcher (see runtime-env.ts). */
+  readonly runtimeEnvFile: string;
   /**
    * One file per running agent, named by the launcher's pid (see busy.ts). /ping reports
    * `HealthyBusy` while any of them belongs to a live process.
@@ -40,7 +42,7 @@ export interface RuntimePaths {
   readonly workspaceDir: string;
   /** `XDG_DATA_HOME` for the agent: local disk, where SQLite locking works. */
   readonly localDataHome: string;
-  /** Kiro CLI's database as the agent uses it (under `localDataHome`). */
+  /** Kiro CLI's database as the agent uses it (under `localDataHome`; other agents' are in agent-state.ts). */
   readonly localStateDb: string;
   /** Kiro CLI's database as kept in session storage (where Kiro would put it with HOME=agentHome). */
   readonly persistentStateDb: string;
@@ -64,6 +66,7 @@ export function resolvePaths(env: Record<string, string | undefined> = process.e
     stateDir,
     apiKeyFile: pick('OPENAB_API_KEY_FILE', join(stateDir, 'api-key')),
     apiKeyStatusFile: pick('OPENAB_API_KEY_STATUS_FILE', join(stateDir, 'api-key.status.json')),
+    runtimeEnvFile: pick('OPENAB_RUNTIME_ENV_FILE', join(stateDir, 'runtime-env.json')),
     busyDir: pick('OPENAB_BUSY_DIR', join(stateDir, 'busy')),
     agentLog: pick('OPENAB_AGENT_LOG', join(stateDir, 'agent.log')),
     metricsDir: pick('OPENAB_METRICS_DIR', join(stateDir, 'metrics')),

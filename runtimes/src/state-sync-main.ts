@@ -1,13 +1,18 @@
 /**
  * `/app/bin/state-sync copy-in | write-back | run`: the state sync by hand (after an
  * interactive `kiro-cli login`, before stopping a session) or as a sidecar process.
- * Paths come from paths.ts (`OPENAB_LOCAL_STATE_DB`, `OPENAB_PERSISTENT_STATE_DB`);
+ * The databases are the image's agent's (`OPENAB_AGENT`, see agent-state.ts; Kiro's paths
+ * come from paths.ts: `OPENAB_LOCAL_STATE_DB`, `OPENAB_PERSISTENT_STATE_DB`);
  * `run` writes back every `OPENAB_STATE_SYNC_INTERVAL_MS` (default 60 s) until
  * SIGTERM/SIGINT/SIGHUP, then once more. One JSON line per event on stdout.
  */
+import { homedir } from 'node:os';
+import { agentOf } from '../../shared/contract/agents';
+import { agentLayout } from './agent-state';
 import { createLogger } from './log';
 import { resolvePaths } from './paths';
-import { StateSync } from './state-sync';
+import { StateSyncSet } from './state-sync-set';
+import { adoptRuntimeEnv } from './runtime-env';
 
 const USAGE = 'usage: state-sync copy-in | write-back | run [--no-copy-in]\n';
 
@@ -15,15 +20,17 @@ export async function main(argv: string[]): Promise<number> {
   const [command, ...flags] = argv;
   const log = createLogger('state-sync');
   const interval = Number(process.env.OPENAB_STATE_SYNC_INTERVAL_MS || 60_000);
+  adoptRuntimeEnv(process.env, resolvePaths(process.env).runtimeEnvFile);
   const paths = resolvePaths(process.env);
-  const sync = new StateSync({ persistentPath: paths.persistentStateDb, localPath: paths.localStateDb, intervalMs: interval, log });
+  // By hand, session storage is taken as there: this only copies between the two places.
+  const layout = agentLayout({ agent: agentOf(process.env), paths, env: process.env, sessionStorage: true, ownHome: homedir(), keyEnv: '' });
+  const sync = new StateSyncSet({ databases: layout.databases, intervalMs: interval, log, sqlite3: paths.sqlite3 });
+  const failed = (results: Array<{ outcome: string }>) => (results.some((r) => r.outcome === 'failed') ? 1 : 0);
   switch (command) {
     case 'copy-in':
-      return (await sync.copyIn()).outcome === 'failed' ? 1 : 0;
-    case 'write-back': {
-      const r = await sync.writeBack();
-      return r.outcome === 'failed' ? 1 : 0;
-    }
+      return failed(await sync.copyIn());
+    case 'write-back':
+      return failed(await sync.writeBack());
     case 'run': {
       if (!flags.includes('--no-copy-in')) await sync.copyIn();
       sync.start();
@@ -34,9 +41,9 @@ export async function main(argv: string[]): Promise<number> {
         for (const s of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.once(s, () => resolve(s));
       });
       clearInterval(keepAlive);
-      const r = await sync.stop();
-      log.info('state-sync.stopped', { signal, lastWriteBack: r.outcome });
-      return r.outcome === 'failed' ? 1 : 0;
+      const results = await sync.stop();
+      log.info('state-sync.stopped', { signal, lastWriteBack: results.map((r) => r.outcome) });
+      return failed(results);
     }
     default:
       process.stderr.write(USAGE);

@@ -8,8 +8,10 @@
  * The key goes to one 0600 file in the private state directory, written atomically.
  * It never reaches a log line or the environment of the shell at large: the launcher
  * reads the file and hands the key to the agent process alone, under
- * the variable {@link agentApiKeyEnvName} names. Without the two variables, or when a call fails, the
- * runtime stays healthy and says once why; an interactive login still works.
+ * the variable {@link agentApiKeyEnvName} names (the agent's own, from shared/contract/agents.ts).
+ * Without the two variables, or when a call fails, the runtime stays healthy and says once why;
+ * an interactive login still works. An agent that runs keyless (Claude Code on Amazon Bedrock,
+ * with the execution role's credentials) needs no key: nothing is fetched, whatever is set.
  *
  * `AWS_ENDPOINT_URL_BEDROCK_AGENTCORE` (read by the SDK itself) points the calls
  * elsewhere, e.g. at a local stub in tests.
@@ -21,6 +23,7 @@ import {
 } from '@aws-sdk/client-bedrock-agentcore';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { type AgentFacts, AGENTS, agentOf, DEFAULT_AGENT, isKeyless } from '../../shared/contract/agents';
 import { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../shared/contract/runtime-env';
 import { ensurePrivateDir, writeFileAtomic } from './fs-atomic';
 import { describeError, type Logger, silentLogger } from './log';
@@ -28,27 +31,35 @@ import { resolvePaths } from './paths';
 import { metricFields } from '../../shared/metrics';
 
 export { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME };
-/** Overrides the variable the agent receives its key in. */
+/** Overrides the variable the agent receives its key in (by default the agent's own, from its facts). */
 export const ENV_AGENT_API_KEY_ENV = 'OPENAB_AGENT_API_KEY_ENV';
-/**
- * What Kiro CLI reads: "Set the KIRO_API_KEY environment variable" (kiro.dev/docs/cli/authentication,
- * kiro.dev/docs/cli/headless). Claude Code reads ANTHROPIC_API_KEY, Codex OPENAI_API_KEY.
- */
-export const DEFAULT_AGENT_API_KEY_ENV = 'KIRO_API_KEY';
 /** Overrides the login command named in the fallback message. */
 export const ENV_AGENT_LOGIN_COMMAND = 'OPENAB_AGENT_LOGIN_COMMAND';
-export const DEFAULT_AGENT_LOGIN_COMMAND = 'kiro-cli login --use-device-flow';
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * The agent the environment names (`OPENAB_AGENT`); an unknown name counts as the default
+ * agent here, so a bad setting cannot take the key fetch or /ping down (the launcher refuses it).
+ */
+export function runtimeAgent(env: Record<string, string | undefined>): AgentFacts {
+  try {
+    return agentOf(env);
+  } catch {
+    return AGENTS[DEFAULT_AGENT];
+  }
+}
+
 export function agentApiKeyEnvName(env: Record<string, string | undefined>): string {
   const v = env[ENV_AGENT_API_KEY_ENV];
-  return v && ENV_NAME.test(v) ? v : DEFAULT_AGENT_API_KEY_ENV;
+  return v && ENV_NAME.test(v) ? v : runtimeAgent(env).apiKeyEnv;
 }
 
 export function loginHint(env: Record<string, string | undefined> = process.env): string {
-  const command = env[ENV_AGENT_LOGIN_COMMAND] || DEFAULT_AGENT_LOGIN_COMMAND;
-  return `the agent can still be signed in interactively: open a shell on the runtime and run \`${command}\``;
+  const command = env[ENV_AGENT_LOGIN_COMMAND] || runtimeAgent(env).loginCommand;
+  return command
+    ? `the agent can still be signed in interactively: open a shell on the runtime and run \`${command}\``
+    : `the agent has no key: give the runtime one in the Token Vault (${runtimeAgent(env).apiKeyEnv})`;
 }
 
 export type FetchStep = 'GetWorkloadAccessToken' | 'GetResourceApiKey' | 'write-key-file';
@@ -58,6 +69,8 @@ export type ApiKeyStatus =
   | { readonly state: 'pending'; readonly at: string }
   | { readonly state: 'fetched'; readonly at: string; readonly envName: string; readonly workloadName: string; readonly credentialProvider: string }
   | { readonly state: 'not-configured'; readonly at: string; readonly missing: string[] }
+  /** The agent reaches its models with the runtime's own AWS credentials (its keyless switch is on). */
+  | { readonly state: 'not-needed'; readonly at: string; readonly keylessSwitch: string }
   | {
     readonly state: 'failed';
     readonly at: string;
@@ -109,6 +122,16 @@ export async function fetchAgentApiKey(options: FetchApiKeyOptions = {}): Promis
     return status;
   };
   const now = () => new Date().toISOString();
+
+  const agent = runtimeAgent(env);
+  if (isKeyless(agent, env)) {
+    log.info('api-key.not-needed', {
+      agent: agent.id,
+      keylessSwitch: agent.keylessSwitch,
+      message: `${agent.keylessSwitch} is set: ${agent.displayName} uses the runtime's AWS credentials, so no API key is fetched from the AgentCore Token Vault`,
+    });
+    return record({ state: 'not-needed', at: now(), keylessSwitch: agent.keylessSwitch! });
+  }
 
   const workloadName = env[ENV_WORKLOAD_NAME]?.trim();
   const credentialProvider = env[ENV_CREDENTIAL_PROVIDER]?.trim();

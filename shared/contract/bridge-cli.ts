@@ -4,9 +4,10 @@
  * exactly what the bridge will accept when OAB starts it. Pure.
  */
 import { MAX_LINK_MESSAGE_BYTES } from '../link/link-probe';
+import { AGENTS, DEFAULT_AGENT } from './agents';
 
-/** `--shell-command`: what the shell runs, Kiro CLI in ACP mode unless told otherwise. */
-export const DEFAULT_SHELL_COMMAND = 'kiro-cli acp --trust-all-tools';
+/** `--shell-command`: what the shell runs, the default agent's ACP command (Kiro CLI) unless told otherwise. */
+export const DEFAULT_SHELL_COMMAND = AGENTS[DEFAULT_AGENT].shellCommand;
 
 /** Runtime endpoint names (`--qualifier`). */
 export const QUALIFIER_PATTERN = /^[a-zA-Z][a-zA-Z0-9_]{0,47}$/;

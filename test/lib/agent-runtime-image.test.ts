@@ -9,7 +9,7 @@ import { AgentRuntimeImage, CodingAgentRuntime } from '../../lib';
 import { actionsOf, dockerAssets, flattenCfn, logicalIdOf, newStack, resourcesOf, ROOT, statementsOfRole, synth } from './support';
 
 describe('AgentRuntimeImage', () => {
-  test('builds runtimes/kiro for linux/arm64 by default, and the runtime runs that asset', () => {
+  test('builds runtimes/ for linux/arm64 by default, and the runtime runs that asset', () => {
     const stack = newStack();
     const runtime = new CodingAgentRuntime(stack, 'Runtime');
     const assembly = synth(stack);
@@ -18,7 +18,7 @@ describe('AgentRuntimeImage', () => {
     expect(assets).toHaveLength(1);
     expect(assets[0].source.platform).toBe('linux/arm64');
     expect(readFileSync(join(assets[0].directory, 'Dockerfile'), 'utf8'))
-      .toBe(readFileSync(join(ROOT, 'runtimes', 'kiro', 'Dockerfile'), 'utf8'));
+      .toBe(readFileSync(join(ROOT, 'runtimes', 'Dockerfile'), 'utf8'));
 
     const template = Template.fromJSON(assembly.getStackByName('Test').template);
     template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', {

@@ -5,7 +5,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import {
   AgentApiKey, AgentRuntimeImage, BedrockModel, type BedrockModelAccess, CodingAgent, CodingAgentRuntime, OabAgentCore, type OabAgentCoreProps,
 } from '../../lib';
-import { AGENT_IDS, AGENTS } from '../../shared/contract/agents';
+import { RUNTIME_IMAGE_TARGETS, AGENTS } from '../../shared/contract/agents';
 import { actionsOf, dockerAssets, flattenCfn, newStack, RUNTIME_ARN, secretNamed, type Statement, statementsOfRole, synth } from './support';
 
 const ENV = { account: '123456789012', region: 'us-east-1' };
@@ -54,7 +54,7 @@ describe('CodingAgent', () => {
 
   test('the agents are exactly the shared contract\'s, with its facts', () => {
     expect(CodingAgent.all().map((a) => [a.id, a.imageTarget, a.shellCommand, a.apiKeyEnvironmentVariable, a.apiKeyJsonField]))
-      .toEqual(AGENT_IDS.map((id) => [id, AGENTS[id].imageTarget, AGENTS[id].shellCommand, AGENTS[id].apiKeyEnv, AGENTS[id].apiKeyJsonField]));
+      .toEqual(RUNTIME_IMAGE_TARGETS.map((id) => [id, AGENTS[id].imageTarget, AGENTS[id].shellCommand, AGENTS[id].apiKeyEnv, AGENTS[id].apiKeyJsonField]));
   });
 
   test('defaults to Kiro, and an agent from its id is the same object', () => {

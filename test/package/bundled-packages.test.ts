@@ -30,10 +30,10 @@ describe('bundled package manifests', () => {
 
   test('each runtime image program has its manifest beside it in the build context', () => {
     for (const program of ['acp-session', 'contract-server', 'state-sync']) {
-      const path = `runtimes/kiro/app/${program}.packages.json`;
+      const path = `runtimes/app/${program}.packages.json`;
       expect({ path, exists: existsSync(join(ROOT, path)) }).toEqual({ path, exists: true });
       expect(manifest(path).bundle).toBe(`${program}.js`);
     }
-    expect(manifest('runtimes/kiro/app/contract-server.packages.json').packages.map((p) => p.name)).toContain('@aws-sdk/client-bedrock-agentcore');
+    expect(manifest('runtimes/app/contract-server.packages.json').packages.map((p) => p.name)).toContain('@aws-sdk/client-bedrock-agentcore');
   });
 });

@@ -143,8 +143,8 @@ afterAll(() => {
 describe('the npm package', () => {
   test('holds the built library, its typings, the jsii assembly, the bridge and the runtime build context, and nothing else', () => {
     for (const file of ['package.json', 'LICENSE', 'README.md', '.jsii', 'dist/lib/index.js', 'dist/lib/index.d.ts', 'dist/bridge.js', 'dist/bridge.packages.json',
-      'runtimes/kiro/Dockerfile', 'runtimes/kiro/bin/entrypoint', 'runtimes/kiro/app/acp-session.js',
-      'runtimes/kiro/app/contract-server.js', 'runtimes/kiro/app/state-sync.js', 'oab/Dockerfile',
+      'runtimes/Dockerfile', 'runtimes/bin/entrypoint', 'runtimes/app/acp-session.js', 'runtimes/README.md',
+      'runtimes/app/contract-server.js', 'runtimes/app/state-sync.js', 'oab/Dockerfile',
       'node_modules/smol-toml/package.json']) {
       expect(packedFiles).toContain(file);
     }
@@ -224,7 +224,7 @@ describe('the npm package', () => {
     const nested = join(app, 'node_modules', 'some-wrapper', 'node_modules', 'openab-agentcore');
     cpSync(join(app, 'node_modules', 'openab-agentcore'), nested, { recursive: true });
     // A file only the nested copy has, to tell which copy the asset was staged from.
-    writeFileSync(join(nested, 'runtimes', 'kiro', 'nested-copy'), '');
+    writeFileSync(join(nested, 'runtimes', 'nested-copy'), '');
     const out = execFileSync(process.execPath, ['-e', `
       const { App, Stack } = require('aws-cdk-lib');
       const { AgentRuntimeImage } = require(${JSON.stringify(nested)});
@@ -236,7 +236,7 @@ describe('the npm package', () => {
       console.log(Object.keys(assets.dockerImages).length);
     `], { cwd: app, encoding: 'utf8' });
     expect(out.trim()).toBe('1');
-    // The staged context is a copy of the nested install's runtimes/kiro, programs included.
+    // The staged context is a copy of the nested install's runtimes/, programs included.
     const staged = readdirSync(join(work, 'nested.out')).filter((d) => d.startsWith('asset.'));
     expect(staged).toHaveLength(1);
     expect(readdirSync(join(work, 'nested.out', staged[0]))).toContain('nested-copy');

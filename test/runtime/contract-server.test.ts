@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PingState } from '../../runtimes/src/contract-server';
 import { cleanEnv, deadPid, type RunningProgram, runProgram, scratchDir, stageBundles } from '../support/runtime/programs';
@@ -135,6 +135,15 @@ describe('contract server (bundled, as a local process)', () => {
       sessionStorage: { path: join(scratch.dir, 'agent-home'), mounted: false },
     });
     expect(body.howToConnect).toMatch(/interactive shell.*bridge/);
+  });
+
+  it("hands the container's agent settings to the launcher in a private file, before it answers /ping", async () => {
+    await start({ OPENAB_AGENT: 'claude-code', CLAUDE_CODE_USE_BEDROCK: '1', AWS_REGION: 'us-east-1' });
+    const file = join(scratch.dir, 'state', 'runtime-env.json');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const handed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>;
+    expect(handed).toMatchObject({ OPENAB_AGENT: 'claude-code', CLAUDE_CODE_USE_BEDROCK: '1', AWS_REGION: 'us-east-1', OPENAB_AGENT_CLI_VERSION: '2.13.0' });
+    expect(Object.keys(handed).filter((k) => k === 'PATH' || k === 'HOME' || k === 'TMPDIR')).toEqual([]);
   });
 
   it('reports session storage as mounted when the agent home is a mount point', async () => {

@@ -12,6 +12,7 @@ describe('runtime paths', () => {
       stateDir: '/tmp/openab-agent',
       apiKeyFile: '/tmp/openab-agent/api-key',
       apiKeyStatusFile: '/tmp/openab-agent/api-key.status.json',
+      runtimeEnvFile: '/tmp/openab-agent/runtime-env.json',
       busyDir: '/tmp/openab-agent/busy',
       agentLog: '/tmp/openab-agent/agent.log',
       metricsDir: '/tmp/openab-agent/metrics',

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV_CREDENTIAL_PROVIDER as CDK_ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME as CDK_ENV_WORKLOAD_NAME } from '../../lib/agent-api-key';
 import {
@@ -159,6 +159,22 @@ describe('Token Vault key fetch at boot (contract server against a local stub)',
     expect(await ping(base)).toBe('Healthy');
     expect(readAgentApiKey(keyFile())).toBeUndefined();
   });
+  it('fetches nothing for Claude Code on Amazon Bedrock, even with a credential provider configured, and /ping stays Healthy', async () => {
+    const { base, outcome } = await boot({}, { OPENAB_AGENT: 'claude-code', CLAUDE_CODE_USE_BEDROCK: '1', ANTHROPIC_MODEL: 'us.anthropic.claude-sonnet-4-5-20250929-v1:0' });
+    expect(outcome).toMatchObject({ event: 'api-key.not-needed', agent: 'claude-code', keylessSwitch: 'CLAUDE_CODE_USE_BEDROCK' });
+    expect(await ping(base)).toBe('Healthy');
+    const status = await (await fetch(`${base}/invocations`, { method: 'POST' })).json() as { apiKey: unknown; agent: unknown };
+    expect(status.apiKey).toEqual({ state: 'not-needed', fetched: false, envName: 'ANTHROPIC_API_KEY', keylessSwitch: 'CLAUDE_CODE_USE_BEDROCK' });
+    expect(status.agent).toMatchObject({ id: 'claude-code', name: 'claude-agent-acp' });
+    expect(stub!.requests).toEqual([]);
+    expect(existsSync(keyFile())).toBe(false);
+  });
+
+  it('fetches the key for Claude Code with an Anthropic key (the switch off) and names ANTHROPIC_API_KEY as its variable', async () => {
+    const { outcome } = await boot({}, { OPENAB_AGENT: 'claude-code', CLAUDE_CODE_USE_BEDROCK: '0' });
+    expect(outcome).toMatchObject({ event: 'api-key.fetched', envName: 'ANTHROPIC_API_KEY' });
+    expect(stub!.requests.map((r) => r.operation)).toEqual(['GetWorkloadAccessToken', 'GetResourceApiKey']);
+  });
 });
 
 describe('the key for the launcher', () => {
@@ -205,6 +221,11 @@ describe('the key for the launcher', () => {
     expect(agentApiKeyEnvironment(API_KEY, 'KIRO_API_KEY')).toEqual({ KIRO_API_KEY: API_KEY });
     expect(agentApiKeyEnvironment(undefined, 'KIRO_API_KEY')).toEqual({});
     expect(agentApiKeyEnvName({})).toBe('KIRO_API_KEY');
+    expect(agentApiKeyEnvName({ OPENAB_AGENT: 'claude-code' })).toBe('ANTHROPIC_API_KEY');
+    expect(agentApiKeyEnvName({ OPENAB_AGENT: 'codex' })).toBe('OPENAI_API_KEY');
+    expect(agentApiKeyEnvName({ OPENAB_AGENT: 'codex', OPENAB_AGENT_API_KEY_ENV: 'CODEX_KEY' })).toBe('CODEX_KEY');
+    // An unknown agent cannot take the fetch down: it counts as the default one.
+    expect(agentApiKeyEnvName({ OPENAB_AGENT: 'nope' })).toBe('KIRO_API_KEY');
     expect(agentApiKeyEnvName({ OPENAB_AGENT_API_KEY_ENV: 'OPENAI_API_KEY' })).toBe('OPENAI_API_KEY');
     expect(agentApiKeyEnvName({ OPENAB_AGENT_API_KEY_ENV: 'not a name; rm -rf' })).toBe('KIRO_API_KEY');
   });

@@ -14,7 +14,7 @@ import { BRIDGE_NODE_OPTIONS } from '../../lib/render/oab-command';
 export const BRIDGE_BUNDLE = path.join(REPO_ROOT, 'dist', 'bridge.js');
 export const AGENT_COMMAND = `${process.execPath} ${ACP_AGENT_BUNDLE}`;
 
-export const LAUNCHER_BUNDLE = path.join(REPO_ROOT, 'runtimes', 'kiro', 'app', 'acp-session.js');
+export const LAUNCHER_BUNDLE = path.join(REPO_ROOT, 'runtimes', 'app', 'acp-session.js');
 
 export interface HarnessOptions {
   readonly emulator?: EmulatorOptions;

@@ -83,7 +83,7 @@ function claudeProjects(h: Harness, runtimeSessionId: string): string {
   return path.join(h.emulator.sessionDir(runtimeSessionId), '.claude', 'projects');
 }
 
-function anthropicModel(standIn: anthropic.AnthropicStandIn): ModelStandIn {
+export function anthropicModel(standIn: anthropic.AnthropicStandIn): ModelStandIn {
   const latest = () => lastOf(standIn.turnRequests(), 'the Anthropic stand-in has had no turn request');
   return {
     script(answer, afterTool) {
@@ -154,7 +154,7 @@ export function writeCodexHome(dir: string, baseUrl: string): string {
   return dir;
 }
 
-function responsesModel(standIn: openai.OpenAiStandIn): ModelStandIn {
+export function responsesModel(standIn: openai.OpenAiStandIn): ModelStandIn {
   const latest = () => lastOf(standIn.turnRequests(), 'the Responses stand-in has had no turn request');
   return {
     script(answer, afterTool) {

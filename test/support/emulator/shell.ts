@@ -10,6 +10,11 @@ import { constants as osConstants } from 'node:os';
 import * as pty from 'node-pty';
 import { ReplayBuffer, DEFAULT_REPLAY_BYTES, type ReplayMode, type ReplayResult } from './replay-buffer';
 
+/** After the shell exits, output still arriving is sent first: until this long without any, */
+const EXIT_QUIET_MS = 30;
+/** or this long after the exit at most. */
+const EXIT_QUIET_MAX_MS = 1_000;
+
 export const DEFAULT_COLS = 80;
 export const DEFAULT_ROWS = 24;
 /** Grace between SIGHUP and SIGKILL when a shell is killed for good (as the service does on 0xFF). */
@@ -72,19 +77,32 @@ export class PtyShell extends EventEmitter {
     this.pid = this.pty.pid;
     // The replay ring starts "detached": output before the first attach is not lost.
     this.replay.markDetached();
+    let lastDataAt = 0;
     this.pty.onData((data: string | Buffer) => {
       const chunk = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
       if (chunk.length === 0) return;
+      lastDataAt = Date.now();
       this.replay.append(chunk);
       this.sink?.(chunk);
     });
     this.exited = new Promise<ShellExit>((resolve) => {
       this.pty.onExit(({ exitCode, signal }) => {
         clearTimeout(this.killTimer);
-        this.exitInfo = { exitCode, signal: signal ? signalName(signal) : null };
-        this.sink = undefined;
-        resolve(this.exitInfo);
-        this.emit('exit', this.exitInfo);
+        const info: ShellExit = { exitCode, signal: signal ? signalName(signal) : null };
+        // node-pty may report the exit before the last output it read: the service sends all
+        // of a shell's output before its exit, so wait until the PTY has been quiet a moment.
+        const started = Date.now();
+        const settle = () => {
+          if (Date.now() - lastDataAt < EXIT_QUIET_MS && Date.now() - started < EXIT_QUIET_MAX_MS) {
+            setTimeout(settle, EXIT_QUIET_MS);
+            return;
+          }
+          this.exitInfo = info;
+          this.sink = undefined;
+          resolve(info);
+          this.emit('exit', info);
+        };
+        setTimeout(settle, EXIT_QUIET_MS);
       });
     });
   }

@@ -1,5 +1,5 @@
 /**
- * Runs the bundled in-VM programs (runtimes/kiro/app/*.js) as plain local processes,
+ * Runs the bundled in-VM programs (runtimes/app/*.js) as plain local processes,
  * from a copy in a directory with no node_modules anywhere above it, so a dependency
  * left outside the bundle fails the test instead of being found in the repository.
  */
@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
-export const APP_DIR = resolve(__dirname, '../../../runtimes/kiro/app');
+export const APP_DIR = resolve(__dirname, '../../../runtimes/app');
 
 export type LogLine = Record<string, unknown> & { event?: string; level?: string };
 
