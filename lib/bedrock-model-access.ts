@@ -1,6 +1,7 @@
 import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { AGENTS } from '../shared/contract/agents';
 import { isValidRegion } from '../shared/contract/runtime-arn';
 import { BEDROCK_INVOKE_ACTIONS } from './perms';
 
@@ -141,13 +142,16 @@ export function validateBedrockModelAccess(prefix: string, access: BedrockModelA
   return problems;
 }
 
+/** Claude Code's switch to Amazon Bedrock, which also tells the image to fetch no key. */
+const KEYLESS_SWITCH = AGENTS['claude-code'].keylessSwitch ?? 'CLAUDE_CODE_USE_BEDROCK';
+
 /** The variables {@link bedrockEnvironment} sets. */
-export const BEDROCK_ENVIRONMENT_NAMES = ['CLAUDE_CODE_USE_BEDROCK', 'AWS_REGION', 'ANTHROPIC_MODEL', 'ANTHROPIC_SMALL_FAST_MODEL'] as const;
+export const BEDROCK_ENVIRONMENT_NAMES = [KEYLESS_SWITCH, 'AWS_REGION', 'ANTHROPIC_MODEL', 'ANTHROPIC_SMALL_FAST_MODEL'] as const;
 
 /** The environment that makes Claude Code call Amazon Bedrock with the runtime's role (no key). */
 export function bedrockEnvironment(access: BedrockModelAccess, region: string): Record<string, string> {
   return {
-    CLAUDE_CODE_USE_BEDROCK: '1',
+    [KEYLESS_SWITCH]: '1',
     // Claude Code reads the Region from AWS_REGION only, not from an AWS config file.
     AWS_REGION: region,
     ANTHROPIC_MODEL: access.models[0].modelId,
