@@ -75,7 +75,7 @@ export interface BotSettings {
   readonly shellCommand?: string;
   /**
    * Build arguments of the runtime image, e.g. `{ "KIRO_CLI_VERSION": "…", "KIRO_CLI_SHA256": "…" }`
-   * (runtimes/kiro pins the two together). @default - the Dockerfile's defaults
+   * (the Dockerfile's kiro target pins the two together). @default - the Dockerfile's defaults
    */
   readonly runtimeBuildArgs?: Record<string, string>;
   /** @default 15 */

@@ -24,15 +24,13 @@ import {
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { type AgentFacts, AGENTS, agentOf, DEFAULT_AGENT, isKeyless } from '../../shared/contract/agents';
-import { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../shared/contract/runtime-env';
+import { ENV_AGENT_API_KEY_ENV, ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME } from '../../shared/contract/runtime-env';
 import { ensurePrivateDir, writeFileAtomic } from './fs-atomic';
 import { describeError, type Logger, silentLogger } from './log';
 import { resolvePaths } from './paths';
 import { metricFields } from '../../shared/metrics';
 
-export { ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME };
-/** Overrides the variable the agent receives its key in (by default the agent's own, from its facts). */
-export const ENV_AGENT_API_KEY_ENV = 'OPENAB_AGENT_API_KEY_ENV';
+export { ENV_AGENT_API_KEY_ENV, ENV_CREDENTIAL_PROVIDER, ENV_WORKLOAD_NAME };
 /** Overrides the login command named in the fallback message. */
 export const ENV_AGENT_LOGIN_COMMAND = 'OPENAB_AGENT_LOGIN_COMMAND';
 
