@@ -103,7 +103,8 @@ const SERVICE_FRAMES_PER_SECOND = 250;
 const SERVICE_FRAME_BYTES = 65_536;
 const CEILING_MBPS = (SERVICE_FRAMES_PER_SECOND * SERVICE_FRAME_BYTES) / 1e6; // 16.384 MB/s
 const TARGETS = {
-  overheadP50Ms: 2,
+  /** Relay overhead p50 over a direct pipe, per mode: framed mode's launcher hop buys exactly-once delivery. */
+  overheadP50Ms: { plain: 1, framed: 1.5 },
   throughputShareOfCeiling: 0.6,
   maxFramesPerSecond: SERVICE_FRAMES_PER_SECOND,
   startupMs: 150,
@@ -691,7 +692,8 @@ function verdicts(byKind, startup, sessions) {
   const bridges = ['plain', 'framed'].filter((k) => byKind[k]);
   for (const k of bridges) {
     const o = byKind[k].overheadP50Ms;
-    add(`overhead p50 < ${TARGETS.overheadP50Ms} ms (${LABEL[k]})`, `${fmt(o)} ms (${fmt(byKind[k].overheadRatioP50)}× direct)`, o === null ? null : o < TARGETS.overheadP50Ms);
+    const limit = TARGETS.overheadP50Ms[k];
+    add(`overhead p50 < ${limit} ms (${LABEL[k]})`, `${fmt(o)} ms (${fmt(byKind[k].overheadRatioP50)}× direct)`, o === null ? null : o < limit);
   }
   for (const k of bridges) {
     for (const dir of ['up', 'down']) {

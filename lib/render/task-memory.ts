@@ -8,8 +8,13 @@
 
 const MiB = 1024 * 1024;
 
-/** A bridge's private memory when idle (bench: 12.1–12.6 MiB). */
-export const BRIDGE_IDLE_MIB = 13;
+/**
+ * A bridge's private memory at work, before its largest message: idle (12–13 MiB), plus a
+ * burst of 10,000 small updates and the read buffers awaiting collection (bench: a peak of
+ * 65–80 MiB with a 10 MB message, 65–80 MiB with 16 MB: the burst, not the message, sets
+ * most of it).
+ */
+export const BRIDGE_WORKING_MIB = 40;
 /** Private memory a bridge adds per MiB of its largest message at the peak (bench: 4.2–4.4 for 16 MB each way). */
 export const BRIDGE_PEAK_MIB_PER_MESSAGE_MIB = 5;
 /** Node's executable and libraries, mapped once and shared by every bridge (bench: about 41 MiB). */
@@ -21,7 +26,7 @@ export const OAB_DEFAULT_MAX_SESSIONS = 10;
 
 /** One bridge at its peak, in MiB. */
 export function bridgePeakMiB(maxMessageBytes: number): number {
-  return Math.ceil(BRIDGE_IDLE_MIB + (BRIDGE_PEAK_MIB_PER_MESSAGE_MIB * maxMessageBytes) / MiB);
+  return Math.ceil(BRIDGE_WORKING_MIB + (BRIDGE_PEAK_MIB_PER_MESSAGE_MIB * maxMessageBytes) / MiB);
 }
 
 /** The task memory that holds `maxSessions` bridges at their peak, plus OAB, in MiB. */

@@ -213,8 +213,8 @@ describe('OabService', () => {
     test('the default memory is the smallest Fargate size for the cpu that holds them', () => {
       expect(memoryOf({ pool: { maxSessions: 3 } })).toBe(1024);
       expect(memoryOf({ pool: { maxSessions: 10 }, bridge: { maxMessageSize: Size.mebibytes(4) } })).toBe(1024);
-      expect(memoryOf({ pool: { maxSessions: 30 } })).toBe(3072);
-      expect(memoryOf({ cpu: 1024, pool: { maxSessions: 30 } })).toBe(3072);
+      expect(memoryOf({ pool: { maxSessions: 30 } })).toBe(4096);
+      expect(memoryOf({ cpu: 1024, pool: { maxSessions: 30 } })).toBe(4096);
     });
 
     test('the message limit is rendered for the bridge', () => {
@@ -225,10 +225,10 @@ describe('OabService', () => {
 
     test('a memory that cannot hold them is refused, naming the props that decide it', () => {
       expect(() => oab({ memoryLimitMiB: 1024 })).toThrow(
-        'memoryLimitMiB (1024) cannot hold OAB and 10 bridges (pool.maxSessions) at 93 MiB each with bridge.maxMessageSize 16777216 bytes: 1106 MiB at least; raise it, or lower pool.maxSessions or bridge.maxMessageSize',
+        'memoryLimitMiB (1024) cannot hold OAB and 10 bridges (pool.maxSessions) at 120 MiB each with bridge.maxMessageSize 16777216 bytes: 1376 MiB at least; raise it, or lower pool.maxSessions or bridge.maxMessageSize',
       );
-      expect(() => oab({ memoryLimitMiB: 1024, pool: { maxSessions: 8 } })).not.toThrow();
-      expect(() => oab({ cpu: 256, pool: { maxSessions: 40 } })).toThrow('cpu 256 allows at most 2048 MiB, and the task needs 3896 MiB');
+      expect(() => oab({ memoryLimitMiB: 1024, pool: { maxSessions: 6 } })).not.toThrow();
+      expect(() => oab({ cpu: 256, pool: { maxSessions: 40 } })).toThrow('cpu 256 allows at most 2048 MiB, and the task needs 4976 MiB');
     });
 
     test('a message limit outside what the bridge accepts is refused, naming the prop', () => {
