@@ -22,7 +22,7 @@ export const OVERFLOW_HEAD_BYTES = 1024;
 
 /** The first block of an unfinished line; each next one is twice as large, up to the most. */
 const FIRST_BLOCK_BYTES = 4 * 1024;
-export const MAX_BLOCK_BYTES = 1024 * 1024;
+const MAX_BLOCK_BYTES = 1024 * 1024;
 
 export class LineSplitter {
   /** Filled blocks of the unfinished line, then the one being filled. */

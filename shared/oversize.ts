@@ -21,12 +21,14 @@ export interface Refusal {
 
 export function refuseOversize(head: Buffer, bytes: number, limit: number): Refusal {
   const { id, method } = headEnvelope(head);
-  const size = `${bytes} bytes, more than the ${limit} bytes the bridge accepts (--max-message-bytes)`;
   if (id === undefined || id === null) return { method };
-  if (method !== undefined) {
-    return { method, toSender: errorLine(id, -32600, `Invalid Request: the message is ${size}`) };
-  }
-  return { inPlace: errorLine(id, -32603, `Internal error: the answer is ${size}`) };
+  if (method !== undefined) return { method, toSender: errorLine(id, -32600, `Invalid Request: the message is ${tooLarge(bytes, limit)}`) };
+  return { inPlace: errorLine(id, -32603, `Internal error: the answer is ${tooLarge(bytes, limit)}`) };
+}
+
+/** How much too large a message is, for an error. */
+export function tooLarge(bytes: number, limit: number): string {
+  return `${bytes} bytes, more than the ${limit} bytes the bridge accepts (--max-message-bytes)`;
 }
 
 function errorLine(id: number | string, code: number, message: string): Buffer {

@@ -6,7 +6,7 @@ import { parseBridgeArgs, USAGE } from './args';
 import { createLogger, type Logger } from './logger';
 import { errorResponse, INVALID_REQUEST } from './jsonrpc';
 import { readClientLines, StdoutWriter } from './acp/stdio';
-import { refuseOversize } from '../../shared/oversize';
+import { refuseOversize, tooLarge } from '../../shared/oversize';
 import { credentialChain } from './credentials';
 import { RUNTIME_DIMENSION, runtimeDimension } from '../../shared/metrics';
 
@@ -86,7 +86,7 @@ function main(): void {
       logger.warn('client-message-too-large', { bytes, limit, method: r.method, answered: r.inPlace ? 'agent' : r.toSender ? 'client' : 'nobody' });
       if (r.toSender) out.write(r.toSender);
       else if (r.inPlace) bridge.onClientLine(r.inPlace.subarray(0, r.inPlace.length - 1));
-      else if (r.method === undefined) out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: the message is ${bytes} bytes, more than the ${limit} bytes the bridge accepts (--max-message-bytes)`));
+      else if (r.method === undefined) out.write(errorResponse(null, INVALID_REQUEST, `Invalid Request: the message is ${tooLarge(bytes, limit)}`));
     },
     onEnd: () => void bridge.onClientEnd('stdin closed'),
   });

@@ -22,11 +22,6 @@ export function collectAfterLargeMessage(bytes: number): void {
   else timer = setTimeout(run, SETTLE_MS).unref();
 }
 
-/** Whether node was started with the collector exposed. */
-export function canCollect(): boolean {
-  return typeof (globalThis as { gc?: unknown }).gc === 'function';
-}
-
 function run(): void {
   timer = undefined;
   // Called without options: a full collection that frees the buffers' memory at once (in

@@ -382,10 +382,10 @@ export class Bridge {
       if (!this.pending.has(key)) return; // answered meanwhile (cancelled)
       this.sendToAgent(agent, this.toAgent(line, session));
     } catch (e) {
-      const p = this.pending.get(key);
-      if (this.forget(key)) {
+      const p = this.forget(key);
+      if (p) {
         this.replyError(msg.id, e, msg.method);
-        if (p) this.endTurn(p, 'error');
+        this.endTurn(p, 'error');
       }
     }
   }
@@ -479,10 +479,14 @@ export class Bridge {
   }
 
   /** Removes a pending request; true if it was there. */
-  private forget(key: string): boolean {
-    const had = this.pending.delete(key);
-    if (had) this.checkCancelAnswered();
-    return had;
+  /** Removes a pending request, if it still is; returns it. */
+  private forget(key: string): Pending | undefined {
+    const p = this.pending.get(key);
+    if (p) {
+      this.pending.delete(key);
+      this.checkCancelAnswered();
+    }
+    return p;
   }
 
   /** A message went one way or the other: the idle detach counts from now. */
@@ -587,12 +591,11 @@ export class Bridge {
       return;
     }
     if (msg.kind === 'response') {
-      const p = msg.id === null ? undefined : this.pending.get(idKey(msg.id));
+      const p = msg.id === null ? undefined : this.forget(idKey(msg.id));
       if (!p) {
         this.log.warn('agent-stale-response', { id: msg.id });
         return;
       }
-      this.forget(idKey(msg.id!));
       const { outcome, stopReason } = turnOutcome(msg);
       this.endTurn(p, outcome, stopReason);
     } else if (msg.kind === 'notification' && msg.method === 'session/update') {
@@ -619,30 +622,25 @@ export class Bridge {
     if (this.closing) return;
     this.closing = true;
     this.log.error('agent-gone', { code, reason, ...metricFields({ Errors: 1 }, { Code: code }) });
-    for (const p of this.pending.values()) {
-      this.reply(errorResponse(p.id, INTERNAL_ERROR, `The remote agent is gone: ${reason}`, { code }));
-      this.endTurn(p, 'error');
-    }
-    this.pending.clear();
-    this.checkCancelAnswered();
+    this.failPending(code, () => `The remote agent is gone: ${reason}`);
     // OAB respawns a bridge for the thread on its next message and loads the session again.
     this.deps.io.exit(1);
   };
 
   private readonly onAgentExit = (reason: string) => this.onAgentGone(`the agent exited (${reason})`, 'BRIDGE_AGENT_EXITED');
   private readonly onAgentLost = (e: BridgeError) => this.onAgentGone(e.message, e.code);
-  private readonly onAgentGap = (bytes: number) => {
+  private readonly onAgentGap = (bytes: number) =>
+    this.failPending('BRIDGE_OUTPUT_LOST', (p) => `${bytes} bytes of the agent's output were lost while reconnecting; ${p.method} may have been answered in them`);
+
+  /** Answers every pending request with an error that says why, and ends its turn. */
+  private failPending(code: BridgeErrorCode, message: (p: Pending) => string): void {
     for (const p of this.pending.values()) {
-      this.reply(
-        errorResponse(p.id, INTERNAL_ERROR, `${bytes} bytes of the agent's output were lost while reconnecting; ${p.method} may have been answered in them`, {
-          code: 'BRIDGE_OUTPUT_LOST' satisfies BridgeErrorCode,
-        }),
-      );
+      this.reply(errorResponse(p.id, INTERNAL_ERROR, message(p), { code }));
       this.endTurn(p, 'error');
     }
     this.pending.clear();
     this.checkCancelAnswered();
-  };
+  }
 
   private watch(agent: RemoteAgent): void {
     this.unwatch(agent);
