@@ -48,7 +48,15 @@ describe.each([
     }
   });
 
-  test('a request from the agent over the limit is answered to the agent, which carries on', async () => {
+  test('an answer from the agent over the limit reaches the client as an error in its place, and the thread goes on', async () => {
+    const sessionId = await h.newThread({ args: LIMIT_ARGS });
+    const err = await h.client.prompt(sessionId, `big-answer ${LIMIT + 1000}`).catch((e) => e);
+    expect(err.code).toBe(-32603);
+    expect(err.message).toMatch(new RegExp(`^Internal error: the answer is \\d+ bytes, ${SIZES.replace(/[()]/g, '\\$&')}$`));
+    expect((await h.client.prompt(sessionId, 'next')).text).toBe('echo: next');
+  });
+
+    test('a request from the agent over the limit is answered to the agent, which carries on', async () => {
     const sessionId = await h.newThread({ args: LIMIT_ARGS });
     let asked = 0;
     h.client.events.on('permission', () => asked++);

@@ -188,7 +188,9 @@ const app = agent({ name: 'acp-test-agent' })
     };
     try {
       const stopReason = await runCommand({ text, sessionId: s.sessionId, priorUserTexts, say, update, cancel: ac.signal, client });
-      return { stopReason };
+      // `big-answer N`: the answer itself carries N bytes (in `_meta`), to make it as large as wanted.
+      const padding = /^big-answer (\d+)$/.exec(commandText(text).trim());
+      return padding ? { stopReason, _meta: { padding: 'p'.repeat(Number(padding[1])) } } : { stopReason };
     } finally {
       signal.removeEventListener('abort', onAbort);
       s.inflight.delete(ac);
