@@ -487,16 +487,20 @@ function agentOf(props: CodingAgentRuntimeProps): CodingAgent {
   return props.agent ?? props.image?.agent ?? CodingAgent.KIRO;
 }
 
+/** The runtime id in a runtime ARN (`…:runtime/<id>`), also when the ARN is a token. */
+function runtimeIdFromArn(arn: string): string {
+  return Token.isUnresolved(arn) ? Fn.select(1, Fn.split('runtime/', arn)) : arn.slice(arn.lastIndexOf('/') + 1);
+}
+
 /** The runtime name in a runtime ARN (`…:runtime/<name>-<10 characters>`), also when the ARN is a token. */
 export function runtimeNameFromArn(arn: string): string {
-  if (!Token.isUnresolved(arn)) return runtimeDimension(arn.slice(arn.lastIndexOf('/') + 1));
-  return Fn.select(0, Fn.split('-', Fn.select(1, Fn.split('runtime/', arn))));
+  const id = runtimeIdFromArn(arn);
+  return Token.isUnresolved(arn) ? Fn.select(0, Fn.split('-', id)) : runtimeDimension(id);
 }
 
 /** The log group AgentCore writes a runtime endpoint's application log to: `/aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>`. */
 export function runtimeLogGroupName(runtimeArn: string, qualifier: string): string {
-  const id = Token.isUnresolved(runtimeArn) ? Fn.select(1, Fn.split('runtime/', runtimeArn)) : runtimeArn.slice(runtimeArn.lastIndexOf('/') + 1);
-  return `/aws/bedrock-agentcore/runtimes/${id}-${qualifier}`;
+  return `/aws/bedrock-agentcore/runtimes/${runtimeIdFromArn(runtimeArn)}-${qualifier}`;
 }
 
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */

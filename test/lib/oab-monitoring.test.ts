@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CodingAgentRuntime, type MonitoringOptions, OabService } from '../../lib';
-import { runtimeNameFromArn } from '../../lib/coding-agent-runtime';
+import { runtimeLogGroupName, runtimeNameFromArn } from '../../lib/coding-agent-runtime';
 import { ALARM_THRESHOLDS, taskStartRecordPrefix } from '../../lib/oab-monitoring';
 import { OAB_CONFIG_PATH } from '../../lib/render/oab-command';
 import { emfProblems } from '../support/emf-spec';
@@ -170,5 +170,14 @@ describe('OabService monitoring', () => {
     expect(stack.resolve(runtimeNameFromArn(token))).toEqual({
       'Fn::Select': [0, { 'Fn::Split': ['-', { 'Fn::Select': [1, { 'Fn::Split': ['runtime/', expect.anything()] }] }] }],
     });
+  });
+
+  test('the runtime log group is named by the runtime id in its ARN, literal or a token', () => {
+    expect(runtimeLogGroupName(RUNTIME_ARN, 'prod')).toBe('/aws/bedrock-agentcore/runtimes/my_agent-a1b2c3d4e5-prod');
+    const stack = newStack();
+    const token = new CodingAgentRuntime(stack, 'R', { runtimeName: 'x_agent' }).agentRuntimeArn;
+    expect(JSON.stringify(stack.resolve(runtimeLogGroupName(token, 'prod')))).toMatch(
+      /^\{"Fn::Join":\["",\["\/aws\/bedrock-agentcore\/runtimes\/",\{"Fn::Select":\[1,\{"Fn::Split":\["runtime\/",.*\]\}\]\},"-prod"\]\]\}$/,
+    );
   });
 });
