@@ -665,12 +665,7 @@ function validateAllowlist<K extends string>(
   return [];
 }
 
-/**
- * The bridge's `--idle-detach`: as given, or half the runtime's idle session timeout, at
- * most {@link DEFAULT_IDLE_DETACH_SECONDS} (the bridge's own default for a runtime that does
- * not say). Letting go early costs a reattach of a few hundred milliseconds on the next
- * message; letting go late keeps an idle microVM alive longer.
- */
+/** The bridge's `--max-message-bytes`: as given, or the bridge's own default. */
 function maxMessageBytes(given: Size | undefined): number {
   return given === undefined || given.isUnresolved() ? DEFAULT_MAX_MESSAGE_BYTES : given.toBytes({ rounding: SizeRoundingBehavior.NONE });
 }
@@ -697,6 +692,12 @@ function defaultMemoryMiB(props: OabServiceProps): number {
   return sizes.find((m) => m >= needed) ?? sizes[sizes.length - 1];
 }
 
+/**
+ * The bridge's `--idle-detach`: as given, or half the runtime's idle session timeout, at
+ * most {@link DEFAULT_IDLE_DETACH_SECONDS} (the bridge's own default for a runtime that does
+ * not say). Letting go early costs a reattach of a few hundred milliseconds on the next
+ * message; letting go late keeps an idle microVM alive longer.
+ */
 function idleDetachSeconds(given: Duration | undefined, idleTimeout: Duration | undefined): number {
   if (given !== undefined && !given.isUnresolved()) return Math.round(given.toSeconds({ integral: false }));
   if (idleTimeout === undefined || idleTimeout.isUnresolved()) return DEFAULT_IDLE_DETACH_SECONDS;
@@ -717,7 +718,6 @@ function validateIdleDetach(given: Duration | undefined, idleTimeout: Duration |
   }
   return [];
 }
-
 
 function runtimeNameOf(runtime: ICodingAgentRuntime): string | undefined {
   const name = (runtime as { agentRuntimeName?: unknown }).agentRuntimeName;

@@ -83,13 +83,13 @@ export function validateNoExpansion(prop: string, value: string | undefined): st
   return [`${prop} must not contain "\${" (OAB expands \${VAR} in its config file), got "${value}"`];
 }
 
+/** AgentCore's limit on a runtime's environment variables. */
+export const MAX_RUNTIME_ENVIRONMENT_VARIABLES = 50;
+
 /**
  * Runtime environment variables: AgentCore's limits, and never a secret. A dynamic
  * reference would be resolved by CloudFormation into the runtime's plain configuration.
  */
-/** AgentCore's limit on a runtime's environment variables. */
-export const MAX_RUNTIME_ENVIRONMENT_VARIABLES = 50;
-
 export function validateEnvironment(
   prop: string,
   vars: Record<string, string>,
