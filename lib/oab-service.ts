@@ -681,8 +681,8 @@ function neededMemoryMiB(props: OabServiceProps): number {
 }
 
 function memoryBreakdown(props: OabServiceProps): string {
-  const peak = bridgePeakMiB(maxMessageBytes(props.bridge?.maxMessageSize));
-  return `OAB and ${maxSessionsOf(props)} bridges (pool.maxSessions) at ${peak} MiB each with bridge.maxMessageSize ${maxMessageBytes(props.bridge?.maxMessageSize)} bytes`;
+  const bytes = maxMessageBytes(props.bridge?.maxMessageSize);
+  return `OAB and ${maxSessionsOf(props)} bridges (pool.maxSessions) at ${bridgePeakMiB(bytes)} MiB each with bridge.maxMessageSize ${bytes} bytes`;
 }
 
 /** The smallest Fargate memory for the task's cpu that holds what it needs. */
