@@ -405,7 +405,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
   }
 }
 
-export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, resolve: (v: string) => unknown, place?: RuntimePlace): string[] {
+export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, resolve: (v: string) => unknown, place: RuntimePlace): string[] {
   const problems = [
     ...validateRuntimeName('runtimeName', props.runtimeName),
     ...validateDuration('idleSessionTimeout', props.idleSessionTimeout, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
@@ -413,9 +413,9 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
     ...validateDuration('maxLifetime', props.maxLifetime, LIFECYCLE_MIN_SECONDS, LIFECYCLE_MAX_SECONDS),
     ...validateShellCommand('shellCommand', props.shellCommand),
     // The API key's variables count towards AgentCore's limit of 50 too.
-    ...validateEnvironment('environmentVariables', { ...contractEnvironment(props, place?.region ?? 'region'), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
+    ...validateEnvironment('environmentVariables', { ...contractEnvironment(props, place.region), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
   ];
-  problems.push(...validateAgentChoice(props, place ?? { region: Token.asString({ Ref: 'AWS::Region' }), account: Token.asString({ Ref: 'AWS::AccountId' }) }));
+  problems.push(...validateAgentChoice(props, place));
   const idle = props.idleSessionTimeout ?? Duration.minutes(15);
   const max = props.maxLifetime ?? Duration.hours(8);
   if (!idle.isUnresolved() && !max.isUnresolved() && idle.toSeconds() > max.toSeconds()) {

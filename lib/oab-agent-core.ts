@@ -87,16 +87,17 @@ export class OabAgentCore extends Construct {
     super(scope, id);
     const creating = !props.runtime && !props.runtimeArn;
     const stack = Stack.of(this);
+    const place = { region: stack.region, account: stack.account };
     throwIfInvalid(this, [
       ...validateOabAgentCoreProps(props),
       // The runtime's own checks, named as the props given here, in the same error.
       ...(creating
         ? [
-          ...validateCodingAgentRuntimeProps({ ...props.runtimeOptions, image: props.runtimeImage, apiKey: props.apiKey }, (v) => stack.resolve(v))
+          ...validateCodingAgentRuntimeProps({ ...props.runtimeOptions, image: props.runtimeImage, apiKey: props.apiKey }, (v) => stack.resolve(v), place)
             .map((problem) => `runtimeOptions.${problem}`),
           ...validateAgentChoice(
             { agent: props.agent, bedrock: props.bedrock, image: props.runtimeImage, apiKey: props.apiKey, environmentVariables: props.runtimeOptions?.environmentVariables },
-            { region: stack.region, account: stack.account },
+            place,
             { apiKey: 'apiKey', environmentVariables: 'runtimeOptions.environmentVariables' },
           ),
         ]
