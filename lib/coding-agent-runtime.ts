@@ -44,6 +44,8 @@ export { DEFAULT_QUALIFIER };
 
 const LIFECYCLE_MIN_SECONDS = 60;
 const LIFECYCLE_MAX_SECONDS = 8 * 3600;
+const DEFAULT_IDLE_SESSION_TIMEOUT = Duration.minutes(15);
+const DEFAULT_MAX_LIFETIME = Duration.hours(8);
 const MOUNT_PATH = /^\/mnt\/[A-Za-z0-9._-]{1,200}$/;
 
 /** Options for {@link ICodingAgentRuntime.grantShellAccess}. */
@@ -272,7 +274,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
     this.agentRuntimeName = props.runtimeName ?? generatedRuntimeName(this);
     this.agent = agentOf(props);
     this.shellCommand = props.shellCommand ?? this.agent.shellCommand;
-    this.idleSessionTimeout = props.idleSessionTimeout ?? Duration.minutes(15);
+    this.idleSessionTimeout = props.idleSessionTimeout ?? DEFAULT_IDLE_SESSION_TIMEOUT;
     this.image = props.image ?? new AgentRuntimeImage(this, 'Image', { agent: this.agent });
 
     const role = props.executionRole ?? new iam.Role(this, 'ExecutionRole', {
@@ -304,7 +306,7 @@ export class CodingAgentRuntime extends CodingAgentRuntimeBase implements iam.IG
         : RuntimeNetworkConfiguration.usingPublicNetwork(),
       lifecycleConfiguration: {
         idleRuntimeSessionTimeout: this.idleSessionTimeout,
-        maxLifetime: props.maxLifetime ?? Duration.hours(8),
+        maxLifetime: props.maxLifetime ?? DEFAULT_MAX_LIFETIME,
       },
       tags: props.tags,
     });
@@ -416,8 +418,8 @@ export function validateCodingAgentRuntimeProps(props: CodingAgentRuntimeProps, 
     ...validateEnvironment('environmentVariables', { ...contractEnvironment(props, place.region), ...props.environmentVariables, ...props.apiKey?.runtimeEnvironment }, resolve),
   ];
   problems.push(...validateAgentChoice(props, place));
-  const idle = props.idleSessionTimeout ?? Duration.minutes(15);
-  const max = props.maxLifetime ?? Duration.hours(8);
+  const idle = props.idleSessionTimeout ?? DEFAULT_IDLE_SESSION_TIMEOUT;
+  const max = props.maxLifetime ?? DEFAULT_MAX_LIFETIME;
   if (!idle.isUnresolved() && !max.isUnresolved() && idle.toSeconds() > max.toSeconds()) {
     problems.push(`idleSessionTimeout (${idle.toSeconds()} s) must not exceed maxLifetime (${max.toSeconds()} s)`);
   }
