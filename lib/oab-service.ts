@@ -344,9 +344,10 @@ export class OabService extends Construct {
       secrets.SLACK_APP_TOKEN = ecsSecret(props.slack.appToken);
     }
 
+    const image = props.image ?? this.buildImage(props, bundlePath);
     this.container = this.taskDefinition.addContainer('oab', {
       containerName: 'oab',
-      image: props.image ?? this.buildImage(props, bundlePath),
+      image,
       // config.toml travels as an argument of the container command: no `environment` entry
       // (cdk-nag ECS2), no image rebuild per config change, readable in the task definition.
       // It also prints the record that counts a task start (OabTaskStarts).
@@ -407,8 +408,7 @@ export class OabService extends Construct {
         .applyBefore(this.service);
     }
     // The tasks must be able to log in to ECR before the service starts them.
-    const loginPolicy = this.node.tryFindChild('EcrLoginPolicy');
-    if (loginPolicy) this.service.node.addDependency(loginPolicy);
+    if (image instanceof OwnLoginPolicyAssetImage) image.login?.applyBefore(this.service);
 
     if (props.persistThreadMap ?? true) {
       const { fileSystem, accessPoint } = this.persistState(props, vpcSubnets);
@@ -437,7 +437,7 @@ export class OabService extends Construct {
     });
   }
 
-  private buildImage(props: OabServiceProps, bundlePath: string): ecs.ContainerImage {
+  private buildImage(props: OabServiceProps, bundlePath: string): OwnLoginPolicyAssetImage {
     const context = stageOabImageContext(join(oabDockerDirectory(), 'Dockerfile'), bundlePath);
     const asset = new DockerImageAsset(this, 'Image', {
       directory: context,
@@ -538,6 +538,9 @@ export class OabService extends Construct {
  * repository, and the ECR login in an inline policy of its own (see grantOnWildcardPolicy).
  */
 class OwnLoginPolicyAssetImage extends ecs.ContainerImage {
+  /** The ECR login, once the image is bound to the task definition. */
+  login?: iam.Grant;
+
   constructor(private readonly asset: DockerImageAsset, private readonly owner: Construct) {
     super();
   }
@@ -545,7 +548,7 @@ class OwnLoginPolicyAssetImage extends ecs.ContainerImage {
   bind(_scope: Construct, containerDefinition: ecs.ContainerDefinition): ecs.ContainerImageConfig {
     const role = containerDefinition.taskDefinition.obtainExecutionRole();
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: [...ECR_PULL_ACTIONS], resources: [this.asset.repository.repositoryArn] }));
-    grantOnWildcardPolicy(this.owner, 'EcrLoginPolicy', role, ECR_TOKEN_ACTIONS,
+    this.login = grantOnWildcardPolicy(this.owner, 'EcrLoginPolicy', role, ECR_TOKEN_ACTIONS,
       'ecr:GetAuthorizationToken (ECR login, to pull the OAB image) supports no resource-level permissions and must use Resource "*"; the pull itself is limited to the image\'s repository.');
     return { imageName: this.asset.imageUri };
   }
