@@ -66,6 +66,12 @@ describe('CodingAgent', () => {
     expect(() => CodingAgent.fromId('gemini')).toThrow('agent must be "kiro", "claude-code", "codex", got "gemini"');
   });
 
+  test('isId says which ids fromId takes, without throwing', () => {
+    expect(CodingAgent.all().map((a) => CodingAgent.isId(a.id))).toEqual([true, true, true]);
+    expect(CodingAgent.isId('gemini')).toBe(false);
+    expect(CodingAgent.isId('Kiro')).toBe(false);
+  });
+
   test('a runtime takes its agent from the image, and an explicit shell command still wins', () => {
     const stack = newStack();
     const image = new AgentRuntimeImage(stack, 'Image', { agent: CodingAgent.CODEX });
