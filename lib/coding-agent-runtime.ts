@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Duration, Fn, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Duration, Lazy, Names, Resource, Stack, Token } from 'aws-cdk-lib';
 import {
   AgentRuntimeArtifact,
   type CfnRuntime,
@@ -10,7 +10,6 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { type Construct, type IConstruct } from 'constructs';
 import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bridge-cli';
 import { DEFAULT_AGENT_HOME, ENV_AGENT_API_KEY_ENV, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS, ENV_RUNTIME_NAME } from '../shared/contract/runtime-env';
-import { runtimeDimension } from '../shared/metrics';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
 import { BEDROCK_ENVIRONMENT_NAMES, bedrockEnvironment, bedrockInvokeStatements, type BedrockModelAccess, type RuntimePlace, validateBedrockModelAccess } from './bedrock-model-access';
@@ -487,22 +486,6 @@ function contractEnvironment(props: CodingAgentRuntimeProps, region: string): Re
 /** The runtime's agent: as given, else the image's, else Kiro. */
 function agentOf(props: CodingAgentRuntimeProps): CodingAgent {
   return props.agent ?? props.image?.agent ?? CodingAgent.KIRO;
-}
-
-/** The runtime id in a runtime ARN (`…:runtime/<id>`), also when the ARN is a token. */
-function runtimeIdFromArn(arn: string): string {
-  return Token.isUnresolved(arn) ? Fn.select(1, Fn.split('runtime/', arn)) : arn.slice(arn.lastIndexOf('/') + 1);
-}
-
-/** The runtime name in a runtime ARN (`…:runtime/<name>-<10 characters>`), also when the ARN is a token. */
-export function runtimeNameFromArn(arn: string): string {
-  const id = runtimeIdFromArn(arn);
-  return Token.isUnresolved(arn) ? Fn.select(0, Fn.split('-', id)) : runtimeDimension(id);
-}
-
-/** The log group AgentCore writes a runtime endpoint's application log to: `/aws/bedrock-agentcore/runtimes/<runtime id>-<endpoint>`. */
-export function runtimeLogGroupName(runtimeArn: string, qualifier: string): string {
-  return `/aws/bedrock-agentcore/runtimes/${runtimeIdFromArn(runtimeArn)}-${qualifier}`;
 }
 
 /** Like the L2's default, but known at construction so the trust policy and log ARNs can use it. */

@@ -8,7 +8,7 @@ import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { METRICS, METRICS_NAMESPACE, type MetricName, type MetricSpec, metricFields, RUNTIME_DIMENSION } from '../shared/metrics';
-import { runtimeLogGroupName, runtimeNameFromArn } from './coding-agent-runtime';
+import { runtimeLogGroupName, runtimeNameFromArn } from './private/runtime-arn';
 import { throwIfInvalid } from './validation';
 
 /** What OabService watches: a dashboard (on by default) and alarms (off by default). */

@@ -6,7 +6,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { CodingAgentRuntime, type MonitoringOptions, OabService } from '../../lib';
-import { runtimeLogGroupName, runtimeNameFromArn } from '../../lib/coding-agent-runtime';
+import { runtimeLogGroupName, runtimeNameFromArn } from '../../lib/private/runtime-arn';
 import { ALARM_THRESHOLDS, taskStartRecordPrefix } from '../../lib/oab-monitoring';
 import { OAB_CONFIG_PATH } from '../../lib/render/oab-command';
 import { emfProblems } from '../support/emf-spec';
