@@ -183,7 +183,7 @@ const COMMENT_PREFIX = '//';
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,19}$/;
 /** Bot names become construct ids and the runtime names derived from them. */
 const BOT_NAME = /^[a-z][a-z0-9]{0,19}$/;
-/** What only the stage sets: its stack's place, tags and shared service settings. */
+/** What a bot may set for itself; the rest (its stack's place, tags and shared service settings) only the stage sets. */
 const BOT_KEYS: readonly (keyof StageSettings)[] = [
   'agent', 'bedrock', 'apiKeySecret', 'apiKeyJsonField', 'discordSecret', 'discordAllowedChannels', 'discordAllowedUsers',
   'slackSecret', 'slackAllowedChannels', 'slackAllowedUsers', 'allowEveryone', 'runtimeArn', 'runtimeName', 'shellCommand',
