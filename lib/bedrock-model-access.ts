@@ -142,6 +142,9 @@ export function validateBedrockModelAccess(prefix: string, access: BedrockModelA
   return problems;
 }
 
+/** Why Amazon Bedrock access takes no API key, for every problem that refuses the two together. */
+export const BEDROCK_NO_KEY_REASON = 'on Amazon Bedrock, Claude Code signs its calls with the runtime\'s execution role: there is no key';
+
 /** Claude Code's switch to Amazon Bedrock, which also tells the image to fetch no key. */
 const KEYLESS_SWITCH = AGENTS['claude-code'].keylessSwitch ?? 'CLAUDE_CODE_USE_BEDROCK';
 

@@ -12,7 +12,7 @@ import { DEFAULT_QUALIFIER, DEFAULT_SHELL_COMMAND } from '../shared/contract/bri
 import { DEFAULT_AGENT_HOME, ENV_AGENT_API_KEY_ENV, ENV_AGENT_HOME, ENV_MAX_BUSY_SECONDS, ENV_RUNTIME_NAME } from '../shared/contract/runtime-env';
 import type { IAgentApiKey } from './agent-api-key';
 import { AgentRuntimeImage, type IAgentRuntimeImage } from './agent-runtime-image';
-import { BEDROCK_ENVIRONMENT_NAMES, bedrockEnvironment, bedrockInvokeStatements, type BedrockModelAccess, type RuntimePlace, validateBedrockModelAccess } from './bedrock-model-access';
+import { BEDROCK_ENVIRONMENT_NAMES, BEDROCK_NO_KEY_REASON, bedrockEnvironment, bedrockInvokeStatements, type BedrockModelAccess, type RuntimePlace, validateBedrockModelAccess } from './bedrock-model-access';
 import { CodingAgent } from './coding-agent';
 import {
   BEDROCK_LIST_ACTIONS,
@@ -457,7 +457,7 @@ export function validateAgentChoice(
   if (props.bedrock) {
     const agent = agentOf(props);
     if (agent.id !== CodingAgent.CLAUDE_CODE.id) problems.push(`bedrock requires agent CodingAgent.CLAUDE_CODE (only Claude Code runs keyless on Amazon Bedrock here), got "${agent.id}"`);
-    if (props.apiKey) problems.push(`bedrock cannot be combined with ${names.apiKey} (on Amazon Bedrock, Claude Code signs its calls with the runtime's execution role: there is no key)`);
+    if (props.apiKey) problems.push(`bedrock cannot be combined with ${names.apiKey} (${BEDROCK_NO_KEY_REASON})`);
     problems.push(...validateBedrockModelAccess('bedrock', props.bedrock, place));
     for (const name of BEDROCK_ENVIRONMENT_NAMES) {
       if (props.environmentVariables && name in props.environmentVariables) problems.push(`${names.environmentVariables}.${name} is set by bedrock; remove it`);

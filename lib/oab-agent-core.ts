@@ -2,7 +2,7 @@ import { Stack } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AgentApiKey, ApiKeyStorage, type IAgentApiKey } from './agent-api-key';
 import type { IAgentRuntimeImage } from './agent-runtime-image';
-import type { BedrockModelAccess } from './bedrock-model-access';
+import { BEDROCK_NO_KEY_REASON, type BedrockModelAccess } from './bedrock-model-access';
 import { CodingAgent } from './coding-agent';
 import {
   CodingAgentRuntime,
@@ -141,7 +141,7 @@ export function validateOabAgentCoreProps(props: OabAgentCoreProps): string[] {
     for (const k of options) problems.push(`runtimeOptions.${k} cannot be combined with ${brought} (no runtime is created here)`);
   }
   if (props.apiKeySecret && props.apiKey) problems.push('apiKeySecret and apiKey cannot both be given');
-  if (props.bedrock && props.apiKeySecret && !brought) problems.push('bedrock cannot be combined with apiKeySecret (on Amazon Bedrock, Claude Code signs its calls with the runtime\'s execution role: there is no key)');
+  if (props.bedrock && props.apiKeySecret && !brought) problems.push(`bedrock cannot be combined with apiKeySecret (${BEDROCK_NO_KEY_REASON})`);
   if (props.apiKeyStorage !== undefined && !props.apiKeySecret && !brought) problems.push('apiKeyStorage requires apiKeySecret');
   if (props.apiKeySecret?.encryptionKey && props.apiKeyStorage === ApiKeyStorage.MANAGED && !brought) {
     problems.push('apiKeySecret.encryptionKey applies only to apiKeyStorage "external" (with "managed", CloudFormation reads the secret at deploy with the deploying role)');

@@ -6,6 +6,7 @@
  */
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RUNTIME_IMAGE_TARGETS, isAgentId } from '../../shared/contract/agents';
+import { BEDROCK_NO_KEY_REASON } from '../bedrock-model-access';
 
 export const STAGES_CONTEXT_KEY = 'openab-agentcore:stages';
 export const STAGE_CONTEXT_KEY = 'stage';
@@ -295,7 +296,7 @@ function validateBot(prefix: string, settings: Record<string, unknown>): string[
   problems.push(...validateAllowlists(prefix, settings));
   if (settings.bedrock !== undefined) {
     if (settings.agent !== 'claude-code') problems.push(`${prefix}.bedrock requires "agent": "claude-code" (only Claude Code runs keyless on Amazon Bedrock), got agent ${JSON.stringify(settings.agent ?? 'kiro')}`);
-    if (settings.apiKeySecret !== undefined) problems.push(`${prefix}.bedrock cannot be combined with apiKeySecret (on Amazon Bedrock, Claude Code signs its calls with the runtime's execution role: there is no key)`);
+    if (settings.apiKeySecret !== undefined) problems.push(`${prefix}.bedrock cannot be combined with apiKeySecret (${BEDROCK_NO_KEY_REASON})`);
   }
   return problems;
 }

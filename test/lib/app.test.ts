@@ -249,7 +249,7 @@ describe('choosing the agent and deploying several bots from cdk.json', () => {
     template.hasResourceProperties('AWS::BedrockAgentCore::Runtime', { EnvironmentVariables: Match.objectLike({ CLAUDE_CODE_USE_BEDROCK: '1', ANTHROPIC_MODEL: `global.${SONNET}` }) });
     const chat = { discordSecret: 'd', discordAllowedChannels: ['1'] };
     expect(() => parseStages({ qa: { ...chat, bedrock: { models: [SONNET] } } })).toThrow('qa.bedrock requires "agent": "claude-code"');
-    expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', apiKeySecret: 'k', bedrock: { models: [SONNET] } } })).toThrow('qa.bedrock cannot be combined with apiKeySecret');
+    expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', apiKeySecret: 'k', bedrock: { models: [SONNET] } } })).toThrow('qa.bedrock cannot be combined with apiKeySecret (on Amazon Bedrock, Claude Code signs its calls with the runtime\'s execution role: there is no key)');
     expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [] } } })).toThrow('qa.bedrock.models must be a non-empty list');
     expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [SONNET], smallFastModel: 'x' } } })).toThrow('qa.bedrock.smallFastModel must be the id of one of qa.bedrock.models');
     expect(() => parseStages({ qa: { ...chat, agent: 'claude-code', bedrock: { models: [`us.${SONNET}`] } } }))

@@ -211,10 +211,10 @@ describe('keyless Claude Code on Amazon Bedrock', () => {
     expect(() => {
       const s = newStack({ env: ENV });
       agentCore(s, { agent: CodingAgent.CLAUDE_CODE, bedrock, apiKeySecret: { secret: secretNamed(s, 'k') } });
-    }).toThrow('bedrock cannot be combined with apiKeySecret');
+    }).toThrow('bedrock cannot be combined with apiKeySecret (on Amazon Bedrock, Claude Code signs its calls with the runtime\'s execution role: there is no key)');
     expect(() => {
       const s = newStack({ env: ENV });
       new CodingAgentRuntime(s, 'R', { agent: CodingAgent.CLAUDE_CODE, bedrock, apiKey: new AgentApiKey(s, 'K', { secret: secretNamed(s, 'k') }) });
-    }).toThrow('bedrock cannot be combined with apiKey');
+    }).toThrow('bedrock cannot be combined with apiKey (on Amazon Bedrock, Claude Code signs its calls with the runtime\'s execution role: there is no key)');
   });
 });
