@@ -216,21 +216,12 @@ export class OabMonitoring extends Construct {
     }, 'No OAB task has run for 3 minutes: the bot answers nobody.');
 
     const fifteen = Duration.minutes(15);
-    const errors = new cloudwatch.MathExpression({
-      expression: 'FILL(e, 0)',
-      usingMetrics: { e: this.metric('Errors', 'Sum', undefined, fifteen) },
-      period: fifteen,
-    });
-    const turns = new cloudwatch.MathExpression({
-      expression: 'FILL(t, 0)',
-      usingMetrics: { t: this.metric('Turns', 'Sum', undefined, fifteen) },
-      period: fifteen,
-    });
-    const failedTurns = new cloudwatch.MathExpression({
-      expression: 'FILL(f, 0)',
-      usingMetrics: { f: this.metric('Turns', 'Sum', 'error', fifteen) },
-      period: fifteen,
-    });
+    // A 15-minute sum with no data read as 0; each under its own id, as one expression uses all three.
+    const filled = (id: string, metric: cloudwatch.Metric) =>
+      new cloudwatch.MathExpression({ expression: `FILL(${id}, 0)`, usingMetrics: { [id]: metric }, period: fifteen });
+    const errors = filled('e', this.metric('Errors', 'Sum', undefined, fifteen));
+    const turns = filled('t', this.metric('Turns', 'Sum', undefined, fifteen));
+    const failedTurns = filled('f', this.metric('Turns', 'Sum', 'error', fifteen));
     // Failed turns, plus errors outside any turn (a session that could not start), over
     // everything attempted; nothing while there is too little traffic to judge.
     add('ErrorRate', new cloudwatch.MathExpression({
