@@ -10,7 +10,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
-import { ModelApiServer, pieces, type RecordedRequest, startEventStream, writeEvent, writeJson } from './model-api-server';
+import { ModelApiStandIn, pieces, type RecordedRequest, startEventStream, writeEvent, writeJson } from './model-api-server';
 
 export interface AnthropicMessage {
   readonly role: 'user' | 'assistant';
@@ -39,24 +39,14 @@ export type AnthropicReplier = (body: AnthropicRequestBody) => ModelTurn;
 
 let nextId = 1;
 
-export class AnthropicStandIn {
-  private server!: ModelApiServer;
-
-  private constructor(private reply: AnthropicReplier) {}
-
-  static async start(reply: AnthropicReplier = echoReplier): Promise<AnthropicStandIn> {
-    const standIn = new AnthropicStandIn(reply);
-    standIn.server = await ModelApiServer.start((request, res) => standIn.handle(request, res));
-    return standIn;
+export class AnthropicStandIn extends ModelApiStandIn<AnthropicRequestBody, ModelTurn> {
+  static start(reply: AnthropicReplier = echoReplier): Promise<AnthropicStandIn> {
+    return new AnthropicStandIn(reply).listen();
   }
 
   /** The base URL for `ANTHROPIC_BASE_URL`. */
   get url(): string {
-    return this.server.url;
-  }
-
-  get requests(): readonly RecordedRequest[] {
-    return this.server.requests;
+    return this.serverUrl;
   }
 
   /** The Messages requests of the agent's own turns (those that offer tools), in order, from either API. */
@@ -67,15 +57,7 @@ export class AnthropicStandIn {
       .filter((b) => (b.tools?.length ?? 0) > 0);
   }
 
-  setReplier(reply: AnthropicReplier): void {
-    this.reply = reply;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  private async handle(request: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected async handle(request: RecordedRequest, res: ServerResponse): Promise<void> {
     const bedrock = request.method === 'POST' ? bedrockModelOf(request.path) : undefined;
     if (bedrock) return this.handleBedrock(request, res, bedrock);
     if (request.method !== 'POST' || !isMessagesPath(request.path)) {

@@ -60,6 +60,44 @@ export class ModelApiServer {
   }
 }
 
+/**
+ * A model API stand-in: the server, the requests it recorded, and the replier that decides
+ * each answer from the request body. A subclass speaks one API: it answers in {@link handle}
+ * and says which requests are the agent's turns.
+ */
+export abstract class ModelApiStandIn<Body, Turn> {
+  private server!: ModelApiServer;
+
+  protected constructor(protected reply: (body: Body) => Turn) {}
+
+  /** Starts the server; a subclass's `start` returns this. */
+  protected async listen(): Promise<this> {
+    this.server = await ModelApiServer.start((request, res) => this.handle(request, res));
+    return this;
+  }
+
+  protected get serverUrl(): string {
+    return this.server.url;
+  }
+
+  get requests(): readonly RecordedRequest[] {
+    return this.server.requests;
+  }
+
+  /** The requests of the agent's own turns, in order. */
+  abstract turnRequests(): Body[];
+
+  setReplier(reply: (body: Body) => Turn): void {
+    this.reply = reply;
+  }
+
+  stop(): Promise<void> {
+    return this.server.stop();
+  }
+
+  protected abstract handle(request: RecordedRequest, res: ServerResponse): Promise<void>;
+}
+
 /** Starts an event stream: the response headers of a streamed answer. */
 export function startEventStream(res: ServerResponse): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });

@@ -9,7 +9,7 @@
  * a {@link ResponsesReplier}; every request is recorded.
  */
 import type { ServerResponse } from 'node:http';
-import { ModelApiServer, pieces, type RecordedRequest, startEventStream, writeEvent, writeJson } from './model-api-server';
+import { ModelApiStandIn, pieces, type RecordedRequest, startEventStream, writeEvent, writeJson } from './model-api-server';
 
 export interface ResponsesInputItem {
   readonly type?: string;
@@ -41,24 +41,14 @@ export type ResponsesReplier = (body: ResponsesRequestBody) => ResponsesTurn;
 
 let nextId = 1;
 
-export class OpenAiStandIn {
-  private server!: ModelApiServer;
-
-  private constructor(private reply: ResponsesReplier) {}
-
-  static async start(reply: ResponsesReplier = echoResponsesReplier): Promise<OpenAiStandIn> {
-    const standIn = new OpenAiStandIn(reply);
-    standIn.server = await ModelApiServer.start((request, res) => standIn.handle(request, res));
-    return standIn;
+export class OpenAiStandIn extends ModelApiStandIn<ResponsesRequestBody, ResponsesTurn> {
+  static start(reply: ResponsesReplier = echoResponsesReplier): Promise<OpenAiStandIn> {
+    return new OpenAiStandIn(reply).listen();
   }
 
   /** The provider's `base_url`. */
   get baseUrl(): string {
-    return `${this.server.url}/v1`;
-  }
-
-  get requests(): readonly RecordedRequest[] {
-    return this.server.requests;
+    return `${this.serverUrl}/v1`;
   }
 
   /** The Responses requests, in order. */
@@ -66,15 +56,7 @@ export class OpenAiStandIn {
     return this.requests.filter((r) => r.method === 'POST' && r.path.startsWith('/v1/responses')).map((r) => r.body as ResponsesRequestBody);
   }
 
-  setReplier(reply: ResponsesReplier): void {
-    this.reply = reply;
-  }
-
-  stop(): Promise<void> {
-    return this.server.stop();
-  }
-
-  private async handle(request: RecordedRequest, res: ServerResponse): Promise<void> {
+  protected async handle(request: RecordedRequest, res: ServerResponse): Promise<void> {
     if (request.method === 'GET' && request.path.startsWith('/v1/models')) return writeJson(res, 200, { object: 'list', data: [] });
     if (request.method !== 'POST' || !request.path.startsWith('/v1/responses')) {
       return writeJson(res, 404, { error: { type: 'invalid_request_error', message: `no ${request.method} ${request.path} here` } });
