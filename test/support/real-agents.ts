@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { REPO_ROOT } from './acp-client-driver';
 import * as anthropic from './anthropic-stand-in';
 import type { Harness } from './bridge-harness';
+import type { ModelApiStandIn } from './model-api-server';
 import * as openai from './openai-stand-in';
 import { bigText } from './patterns';
 
@@ -84,20 +85,18 @@ function claudeProjects(h: Harness, runtimeSessionId: string): string {
 }
 
 export function anthropicModel(standIn: anthropic.AnthropicStandIn): ModelStandIn {
-  const latest = () => lastOf(standIn.turnRequests(), 'the Anthropic stand-in has had no turn request');
-  return {
-    script(answer, afterTool) {
-      standIn.setReplier((body) => {
-        if (anthropic.isToolResult(body)) return { text: afterTool };
-        const turn = answer(anthropic.lastUserText(body));
-        const toolUse = turn.writeFile && { name: 'Write', input: { file_path: turn.writeFile.path, content: turn.writeFile.content } };
-        return { text: turn.text, toolUse, pieces: turn.pieces, pieceDelayMs: turn.pieceDelayMs };
-      });
-    },
-    lastPrompt: () => anthropic.lastUserText(latest()),
-    lastConversation: () => anthropic.conversationText(latest()),
-    stop: () => standIn.stop(),
-  };
+  return modelStandIn(standIn, {
+    name: 'Anthropic',
+    isAfterTool: anthropic.isToolResult,
+    lastUserText: anthropic.lastUserText,
+    conversationText: anthropic.conversationText,
+    turn: ({ text, writeFile: file, pieces, pieceDelayMs }) => ({
+      text,
+      toolUse: file && { name: 'Write', input: { file_path: file.path, content: file.content } },
+      pieces,
+      pieceDelayMs,
+    }),
+  });
 }
 
 /** `codex-acp` 0.16.0's native binary for this platform (one optional dependency per platform). */
@@ -155,23 +154,43 @@ export function writeCodexHome(dir: string, baseUrl: string): string {
 }
 
 export function responsesModel(standIn: openai.OpenAiStandIn): ModelStandIn {
-  const latest = () => lastOf(standIn.turnRequests(), 'the Responses stand-in has had no turn request');
+  return modelStandIn(standIn, {
+    name: 'Responses',
+    isAfterTool: openai.isToolOutput,
+    lastUserText: openai.lastUserText,
+    conversationText: openai.conversationText,
+    turn: ({ text, writeFile: file, pieces, pieceDelayMs }) => ({
+      text,
+      toolCall: file && {
+        kind: 'function' as const,
+        name: 'exec_command',
+        arguments: { cmd: `printf '%s' ${shellQuote(file.content)} > ${shellQuote(file.path)}` },
+      },
+      pieces,
+      pieceDelayMs,
+    }),
+  });
+}
+
+/** How one API's stand-in reads its requests and says a scripted turn. */
+interface ApiShape<Body, Turn> {
+  readonly name: string;
+  /** The request answers a tool the agent ran. */
+  isAfterTool(body: Body): boolean;
+  lastUserText(body: Body): string;
+  conversationText(body: Body): string;
+  /** The turn in the API's terms, a file written through the agent's own tool. */
+  turn(scripted: ScriptedTurn): Turn;
+}
+
+function modelStandIn<Body, Turn>(standIn: ModelApiStandIn<Body, Turn>, api: ApiShape<Body, Turn>): ModelStandIn {
+  const latest = () => lastOf(standIn.turnRequests(), `the ${api.name} stand-in has had no turn request`);
   return {
     script(answer, afterTool) {
-      standIn.setReplier((body) => {
-        if (openai.isToolOutput(body)) return { text: afterTool };
-        const turn = answer(openai.lastUserText(body));
-        const file = turn.writeFile;
-        const toolCall = file && {
-          kind: 'function' as const,
-          name: 'exec_command',
-          arguments: { cmd: `printf '%s' ${shellQuote(file.content)} > ${shellQuote(file.path)}` },
-        };
-        return { text: turn.text, toolCall, pieces: turn.pieces, pieceDelayMs: turn.pieceDelayMs };
-      });
+      standIn.setReplier((body) => api.turn(api.isAfterTool(body) ? { text: afterTool } : answer(api.lastUserText(body))));
     },
-    lastPrompt: () => openai.lastUserText(latest()),
-    lastConversation: () => openai.conversationText(latest()),
+    lastPrompt: () => api.lastUserText(latest()),
+    lastConversation: () => api.conversationText(latest()),
     stop: () => standIn.stop(),
   };
 }
