@@ -105,7 +105,6 @@ export class StateSync {
   private inFlight: Promise<WriteBackResult> | undefined;
   private stopped = false;
 
-
   constructor(props: StateSyncProps) {
     this.persistentPath = props.persistentPath;
     this.localPath = props.localPath;
@@ -146,7 +145,6 @@ export class StateSync {
     tick();
   }
 
-  /** Stops the periodic write-back and does a last one. */
   /**
    * The write-back after a turn: shortly after it ended (the agent may commit its
    * conversation just after answering), and behind any write-back already running, whose
@@ -158,11 +156,11 @@ export class StateSync {
     return this.stopped ? undefined : this.writeBack();
   }
 
+  /** Stops the periodic write-back and does a last one. */
   async stop(): Promise<WriteBackResult> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-
     await this.inFlight;
     return this.writeBack();
   }
