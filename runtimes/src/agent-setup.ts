@@ -74,9 +74,10 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       }
     },
     async afterTurn() {
-      // The runtime stays busy while the agent finishes writing the turn, databases or not.
-      if (sync) await sync.writeBackAfterTurn(turnSettleMs);
-      else await new Promise((resolve) => setTimeout(resolve, turnSettleMs));
+      // The runtime stays busy while the agent finishes writing the turn, databases or not;
+      // the databases are listed after that, so one the agent created meanwhile is saved too.
+      await new Promise((resolve) => setTimeout(resolve, turnSettleMs));
+      await sync?.writeBackAfterTurn(0);
     },
     async afterExit() {
       await sync?.stop();

@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { agentSetupHooks } from '../../runtimes/src/agent-setup';
 import { createLogger } from '../../runtimes/src/log';
 import { adoptRuntimeEnv, writeRuntimeEnv } from '../../runtimes/src/runtime-env';
+import { TURN_SETTLE_MS } from '../../runtimes/src/state-sync';
 import { createDb, inspectCopy, requireSqlite3 } from '../support/runtime/sqlite';
 
 describe('the launcher\'s agent setup', () => {
@@ -83,6 +84,24 @@ describe('the launcher\'s agent setup', () => {
     await h.afterExit!();
     expect(inspectCopy(path.join(home, '.codex', 'sqlite', 'goals_1.sqlite'))).toEqual(inspectCopy(path.join(local, 'goals_1.sqlite')));
     expect(existsSync(path.join(home, '.codex', 'sqlite', 'logs_2.sqlite'))).toBe(false);
+  });
+
+  test('after a turn the runtime stays busy for the settle time, then saves every database, one the agent created meanwhile too', async () => {
+    const sqlite3 = requireSqlite3();
+    const { home, env } = storageAndKey();
+    const { h } = hooks({ ...env, OPENAB_AGENT: 'codex', OPENAB_SQLITE3: sqlite3 });
+    await h.beforeStart!();
+    const local = path.join(dir, 'state', 'data', 'codex');
+    const started = Date.now();
+    const afterTurn = h.afterTurn!();
+    // Written just after the answer, while the turn settles.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    mkdirSync(local, { recursive: true });
+    createDb(path.join(local, 'state_5.sqlite'), 4, 'wal');
+    await afterTurn;
+    expect(Date.now() - started).toBeGreaterThanOrEqual(TURN_SETTLE_MS - 5);
+    expect(inspectCopy(path.join(home, '.codex', 'sqlite', 'state_5.sqlite'))).toEqual(inspectCopy(path.join(local, 'state_5.sqlite')));
+    await h.afterExit!();
   });
 
   test('an unknown agent stops the start with its name', async () => {
