@@ -11,13 +11,12 @@ import { homedir } from 'node:os';
 import { dirname } from 'node:path';
 import { agentOf, isKeyless } from '../../shared/contract/agents';
 import type { LauncherHooks } from './acp-session';
-import { agentLayout } from './agent-state';
+import { agentLayout, TURN_SETTLE_MS } from './agent-state';
 import { markBusy } from './busy';
 import { ensurePrivateDir, writeFileAtomic } from './fs-atomic';
 import { hasSessionStorage } from './mounts';
 import type { Logger } from './log';
 import { resolvePaths } from './paths';
-import { TURN_SETTLE_MS } from './state-sync';
 import { StateSyncSet } from './state-sync-set';
 import { agentApiKeyEnvironment, agentApiKeyEnvName, waitForAgentApiKey } from './token-vault';
 
@@ -77,7 +76,7 @@ export function agentSetupHooks(log: Logger, env: Record<string, string | undefi
       // The runtime stays busy while the agent finishes writing the turn, databases or not;
       // the databases are listed after that, so one the agent created meanwhile is saved too.
       await new Promise((resolve) => setTimeout(resolve, turnSettleMs));
-      await sync?.writeBackAfterTurn(0);
+      await sync?.writeBackAfterTurn();
     },
     async afterExit() {
       await sync?.stop();

@@ -39,6 +39,9 @@ export interface AgentLayout {
   readonly turnSettleMs?: number;
 }
 
+/** How long after a turn the runtime stays busy by default: the agent may commit just after answering. */
+export const TURN_SETTLE_MS = 200;
+
 /**
  * Claude Code queues its transcript appends and writes them every 100 ms
  * (`FLUSH_INTERVAL_MS` in the CLI it bundles): the answer can reach the client before the

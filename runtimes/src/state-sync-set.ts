@@ -70,8 +70,8 @@ export class StateSyncSet {
   }
 
   /** After a turn, behind any write-back already running (see StateSync.writeBackAfterTurn). Never throws. */
-  async writeBackAfterTurn(settleMs?: number): Promise<void> {
-    await Promise.all((await this.discover(false)).map((s) => s.writeBackAfterTurn(settleMs)));
+  async writeBackAfterTurn(): Promise<void> {
+    await Promise.all((await this.discover(false)).map((s) => s.writeBackAfterTurn()));
   }
 
   /** Stops the periodic write-back and does a last one for every database. */

@@ -35,9 +35,6 @@ import { Sqlite3Cli } from './sqlite-cli';
 import { metricFields } from '../../shared/metrics';
 import { checkSqliteFile, SQLITE_HEADER_BYTES } from './sqlite-file';
 
-/** How long after a turn ends its write-back waits: the agent may commit just after answering. */
-export const TURN_SETTLE_MS = 200;
-
 export interface StateSyncProps {
   /** The database in session storage, e.g. `/mnt/agent/.local/share/kiro-cli/data.sqlite3`. */
   readonly persistentPath: string;
@@ -146,12 +143,10 @@ export class StateSync {
   }
 
   /**
-   * The write-back after a turn: shortly after it ended (the agent may commit its
-   * conversation just after answering), and behind any write-back already running, whose
-   * snapshot may predate the turn's last writes. Never throws.
+   * The write-back after a turn (once it has settled, see agent-setup.ts): behind any
+   * write-back already running, whose snapshot may predate the turn's last writes. Never throws.
    */
-  async writeBackAfterTurn(settleMs = TURN_SETTLE_MS): Promise<WriteBackResult | undefined> {
-    await new Promise((resolve) => setTimeout(resolve, settleMs));
+  async writeBackAfterTurn(): Promise<WriteBackResult | undefined> {
     await this.inFlight;
     return this.stopped ? undefined : this.writeBack();
   }

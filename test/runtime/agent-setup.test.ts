@@ -2,9 +2,9 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { agentSetupHooks } from '../../runtimes/src/agent-setup';
+import { TURN_SETTLE_MS } from '../../runtimes/src/agent-state';
 import { createLogger } from '../../runtimes/src/log';
 import { adoptRuntimeEnv, writeRuntimeEnv } from '../../runtimes/src/runtime-env';
-import { TURN_SETTLE_MS } from '../../runtimes/src/state-sync';
 import { createDb, inspectCopy, requireSqlite3 } from '../support/runtime/sqlite';
 
 describe('the launcher\'s agent setup', () => {
