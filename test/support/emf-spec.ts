@@ -95,11 +95,3 @@ export function emfProblems(message: string): string[] {
   });
   return problems;
 }
-
-/** The records of a log (one JSON object a line) that carry metrics. */
-export function emfRecords(log: string): Array<Record<string, unknown>> {
-  return log
-    .split('\n')
-    .filter((l) => l.includes('"_aws"'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-}
