@@ -118,6 +118,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
   const env = options.env ?? process.env;
   const paths = options.paths ?? resolvePaths(env);
   const log = options.log ?? createLogger('contract-server');
+  const agent = runtimeAgent(env);
   const startedAt = Date.now();
   const ping = new PingState(startedAt);
   let apiKey: ApiKeyStatus | undefined = options.fetchApiKey === false ? undefined : { state: 'pending', at: new Date().toISOString() };
@@ -173,8 +174,8 @@ export async function startContractServer(options: ContractServerOptions = {}): 
       uptimeSeconds: Math.floor((Date.now() - startedAt) / 1000),
       sessionId: headerValue(req, SESSION_HEADER),
       agent: {
-        id: runtimeAgent(env).id,
-        name: env.OPENAB_AGENT_NAME || runtimeAgent(env).shellCommand.split(' ')[0],
+        id: agent.id,
+        name: env.OPENAB_AGENT_NAME || agent.shellCommand.split(' ')[0],
         version: env.OPENAB_AGENT_CLI_VERSION || null,
         /** A turn is in flight. */
         busy: pids.length > 0,
@@ -255,7 +256,7 @@ export async function startContractServer(options: ContractServerOptions = {}): 
       resolve((server.address() as AddressInfo).port);
     });
   });
-  log.info('listening', { host: options.host ?? contractHost(env), port, version: RUNTIME_VERSION, agent: runtimeAgent(env).id });
+  log.info('listening', { host: options.host ?? contractHost(env), port, version: RUNTIME_VERSION, agent: agent.id });
 
   const close = async () => {
     abort.abort();
