@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { markBusy } from '../../runtimes/src/busy';
 import { PingState, startContractServer } from '../../runtimes/src/contract-server';
 import { createLogger, UNNAMED_RUNTIME } from '../../runtimes/src/log';
-import { drainMetricSpool, MAX_SPOOLED, spoolMetricLine } from '../../runtimes/src/metrics-spool';
+import { drainMetricSpool, MAX_SPOOLED, MAX_SPOOLED_BYTES, spoolMetricLine } from '../../runtimes/src/metrics-spool';
 import { resolvePaths } from '../../runtimes/src/paths';
 import { StateSync } from '../../runtimes/src/state-sync';
 import { fetchAgentApiKey } from '../../runtimes/src/token-vault';
@@ -75,6 +75,10 @@ describe('runtime metrics', () => {
       expect(spoolMetricLine(dir, '{"_aws":{},"i":"one too many"}\n')).toBe(false);
       expect(readdirSync(dir)).toHaveLength(MAX_SPOOLED);
       expect(spoolMetricLine(join(scratch.dir, 'other'), `{"_aws":{},"pad":"${'x'.repeat(10_000)}"}\n`)).toBe(false);
+      // The limit itself is a whole record's bytes, newline included.
+      const padded = (bytes: number) => `{"_aws":{},"pad":"${'x'.repeat(bytes - '{"_aws":{},"pad":""}\n'.length)}"}\n`;
+      expect(spoolMetricLine(join(scratch.dir, 'at-limit'), padded(MAX_SPOOLED_BYTES))).toBe(true);
+      expect(spoolMetricLine(join(scratch.dir, 'over-limit'), padded(MAX_SPOOLED_BYTES + 1))).toBe(false);
     });
   });
 
