@@ -6,6 +6,8 @@
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
+import { AGENTS } from '../../shared/contract/agents';
+import { codexConfig, ENV_CODEX_MODEL, ENV_OPENAI_BASE_URL } from '../../runtimes/src/agent-state';
 import { REPO_ROOT } from './acp-client-driver';
 import * as anthropic from './anthropic-stand-in';
 import type { Harness } from './bridge-harness';
@@ -107,7 +109,7 @@ export function codexAcpBinary(): string {
 }
 
 /** The key's variable, named by the provider's `env_key`; Codex sends it as a bearer token. */
-export const CODEX_KEY_VARIABLE = 'OPENAI_API_KEY';
+const CODEX_KEY_VARIABLE = AGENTS.codex.apiKeyEnv;
 
 /**
  * Codex reads its config and keeps its state in CODEX_HOME: config.toml, each conversation as a
@@ -126,30 +128,16 @@ export const codex: RealAgent = {
 };
 
 /**
- * A config.toml that points Codex at the Responses API stand-in through a model provider of its
- * own (`wire_api = "responses"`: codex 0.16 refuses "chat"). Commands ask for approval
- * (`untrusted`), which codex-acp turns into `session/request_permission`; no sandbox, since
- * Linux sandboxing needs privileges a test machine may not give.
+ * The config.toml the image renders (agent-state.ts: its own model provider on the Responses
+ * API, commands asked for through ACP, no sandbox), pointed at the Responses API stand-in, with
+ * no retries so a failing request fails the test at once.
  */
 export function writeCodexHome(dir: string, baseUrl: string): string {
   mkdirSync(dir, { recursive: true });
-  const config = [
-    // A model Codex has metadata for: with an unknown one it warns inside the conversation itself.
-    'model = "gpt-5.4-mini"',
-    'model_provider = "stand-in"',
-    'approval_policy = "untrusted"',
-    'sandbox_mode = "danger-full-access"',
-    'check_for_update_on_startup = false',
-    '',
-    '[model_providers.stand-in]',
-    'name = "Responses API stand-in"',
-    `base_url = "${baseUrl}"`,
-    'wire_api = "responses"',
-    `env_key = "${CODEX_KEY_VARIABLE}"`,
-    'request_max_retries = 0',
-    'stream_max_retries = 0',
-  ];
-  writeFileSync(path.join(dir, 'config.toml'), `${config.join('\n')}\n`);
+  // A model Codex has metadata for: with an unknown one it warns inside the conversation itself.
+  const config = codexConfig({ [ENV_OPENAI_BASE_URL]: baseUrl, [ENV_CODEX_MODEL]: 'gpt-5.4-mini' }, CODEX_KEY_VARIABLE);
+  // The rendered config ends with its provider's table, so these keys belong to that provider.
+  writeFileSync(path.join(dir, 'config.toml'), `${config}request_max_retries = 0\nstream_max_retries = 0\n`);
   return dir;
 }
 
