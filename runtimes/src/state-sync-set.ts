@@ -55,9 +55,11 @@ export class StateSyncSet {
     if (this.timer || this.stopped) return;
     const tick = () => {
       this.timer = setTimeout(() => {
-        void this.writeBack().then(() => {
-          if (!this.stopped) tick();
-        });
+        void this.writeBack()
+          .catch((err: unknown) => this.log.error('state-sync.write-back-crashed', describeError(err)))
+          .then(() => {
+            if (!this.stopped) tick();
+          });
       }, this.intervalMs);
       this.timer.unref();
     };
@@ -99,7 +101,7 @@ export class StateSyncSet {
   private syncFor(local: string, persistent: string): StateSync {
     let sync = this.syncs.get(persistent);
     if (!sync) {
-      sync = new StateSync({ localPath: local, persistentPath: persistent, intervalMs: this.intervalMs, log: this.log, sqlite3: this.props.sqlite3 });
+      sync = new StateSync({ localPath: local, persistentPath: persistent, log: this.log, sqlite3: this.props.sqlite3 });
       this.syncs.set(persistent, sync);
     }
     return sync;

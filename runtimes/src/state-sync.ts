@@ -4,7 +4,8 @@
  * SQLite's locking does not work on the session storage mount.
  *
  * - `copyIn()` before the agent starts: persistent → local.
- * - `start()`: a write-back every `intervalMs`; `stop()`: a last one after the agent ends.
+ * - `writeBack()` while it runs (every minute and after each turn, driven by state-sync-set.ts);
+ *   `stop()`: a last one after the agent ends.
  * - A write-back never puts a bad or older database in place of a good one:
  *   1. snapshot: SQLite's online backup of the live database in one read transaction
  *      (consistent even while the agent writes), to a temp file beside the local one;
@@ -40,8 +41,6 @@ export interface StateSyncProps {
   readonly persistentPath: string;
   /** The database the agent uses, on local disk. */
   readonly localPath: string;
-  /** @default 60_000 */
-  readonly intervalMs?: number;
   /** @default - no logging */
   readonly log?: Logger;
   /** @default SQLITE3_BIN ('/usr/bin/sqlite3', `OPENAB_SQLITE3`) */
@@ -88,7 +87,6 @@ const SIDE_FILES = ['-wal', '-shm', '-journal'];
 export class StateSync {
   readonly persistentPath: string;
   readonly localPath: string;
-  readonly intervalMs: number;
   private readonly log: Logger;
   private readonly sqlite: Sqlite3Cli;
   private readonly lockTimeoutMs: number;
@@ -98,15 +96,12 @@ export class StateSync {
   private lastSavedSha: string | undefined;
   /** Why the last copy-in failed; write-back refuses while set. */
   private copyInFailure: string | undefined;
-  private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<WriteBackResult> | undefined;
   private stopped = false;
 
   constructor(props: StateSyncProps) {
     this.persistentPath = props.persistentPath;
     this.localPath = props.localPath;
-    this.intervalMs = props.intervalMs ?? 60_000;
-    if (!(this.intervalMs > 0)) throw new Error(`intervalMs must be positive, got ${props.intervalMs}`);
     this.log = props.log ?? silentLogger;
     this.sqlite = new Sqlite3Cli({ bin: props.sqlite3 ?? resolvePaths().sqlite3 });
     this.lockTimeoutMs = props.lockTimeoutMs ?? 30_000;
@@ -126,22 +121,6 @@ export class StateSync {
     return result;
   }
 
-  /** Write back every `intervalMs` until {@link stop}. */
-  start(): void {
-    if (this.timer || this.stopped) return;
-    const tick = () => {
-      this.timer = setTimeout(() => {
-        void this.writeBack()
-          .catch((err: unknown) => this.log.error('state-sync.write-back-crashed', describeError(err)))
-          .then(() => {
-            if (!this.stopped) tick();
-          });
-      }, this.intervalMs);
-      this.timer.unref();
-    };
-    tick();
-  }
-
   /**
    * The write-back after a turn (once it has settled, see agent-setup.ts): behind any
    * write-back already running, whose snapshot may predate the turn's last writes. Never throws.
@@ -151,11 +130,9 @@ export class StateSync {
     return this.stopped ? undefined : this.writeBack();
   }
 
-  /** Stops the periodic write-back and does a last one. */
+  /** The last write-back, behind any already running; none after turns from now on. */
   async stop(): Promise<WriteBackResult> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
     await this.inFlight;
     return this.writeBack();
   }

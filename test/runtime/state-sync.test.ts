@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, sta
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { StateSync, type WriteBackResult } from '../../runtimes/src/state-sync';
+import { StateSyncSet } from '../../runtimes/src/state-sync-set';
 import { cleanEnv, deadPid, runProgram, scratchDir, stageBundles } from '../support/runtime/programs';
 import { createDb, inspectCopy, type JournalMode, leaveUncheckpointedWal, requireSqlite3, sql, SqliteWriter } from '../support/runtime/sqlite';
 
@@ -209,14 +210,14 @@ describe('StateSync', () => {
 
     it('writes back periodically after start() and once more on stop()', async () => {
       createDb(local, 2, 'wal');
-      const sync = make({ intervalMs: 40 });
+      const sync = new StateSyncSet({ databases: [{ kind: 'file', local, persistent }], sqlite3, intervalMs: 40 });
       sync.start();
       const deadline = Date.now() + 5_000;
       while (!existsSync(persistent) && Date.now() < deadline) await sleep(20);
       expect(inspectCopy(persistent).rows).toBe(2);
 
       sql(local, 'INSERT INTO t(payload) VALUES (randomblob(10))');
-      const last: WriteBackResult = await sync.stop();
+      const [last]: WriteBackResult[] = await sync.stop();
       expect(['written', 'unchanged']).toContain(last.outcome);
       expect(inspectCopy(persistent).rows).toBe(3);
     });
