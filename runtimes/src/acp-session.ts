@@ -79,13 +79,14 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   const write = (bytes: Buffer) => out.write(bytes);
   // The runtime is busy only while a turn is in flight, so an idle thread's microVM can be reaped.
   const turns = new TurnTracker();
+  const reportBusy = (busy: boolean) => {
+    log.info('busy', { busy });
+    hooks.busyChanged?.(busy);
+  };
   const link = new LinkEndpoint({
     write,
     deliver: (payload) => {
-      if (turns.toAgent(payload) === 'busy') {
-        log.info('busy', { busy: true });
-        hooks.busyChanged?.(true);
-      }
+      if (turns.toAgent(payload) === 'busy') reportBusy(true);
       // Two writes, not a copy of a message that may be megabytes long.
       agentIn.write(payload);
       if (!agentIn.write(NEWLINE)) {
@@ -137,9 +138,7 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
       .catch((e: Error) => log.error('after-turn-failed', { error: e.message }))
       .then(() => {
         saving--;
-        if (turns.busy || saving > 0) return;
-        log.info('busy', { busy: false });
-        hooks.busyChanged?.(false);
+        if (!turns.busy && saving === 0) reportBusy(false);
       });
   };
 
@@ -186,7 +185,7 @@ export async function runLauncher(argv: string[], agentLog: AgentLog, hooks: Lau
   agent.on('exit', (code, signal) => {
     exitCode = code ?? (signal ? 128 + (constants.signals[signal] ?? 15) : 1);
     log.info('agent-exit', { code, signal });
-    if (turns.clear()) hooks.busyChanged?.(false);
+    if (turns.clear()) reportBusy(false);
     exiting = true;
     // Give the bridge time to acknowledge the agent's last words before the shell ends
     // (not when the shell itself is being closed: nobody is left to read them).
