@@ -137,6 +137,12 @@ describe('contract server (bundled, as a local process)', () => {
     expect(body.howToConnect).toMatch(/interactive shell.*bridge/);
   });
 
+  it('names the agent OPENAB_AGENT selects in /invocations: its id, its command, and the variable its key goes in', async () => {
+    await start({ OPENAB_AGENT: 'codex' });
+    const body = await (await fetch(`${base}/invocations`, { method: 'POST', body: '{}' })).json() as Record<string, unknown>;
+    expect(body).toMatchObject({ agent: { id: 'codex', name: 'codex-acp' }, apiKey: { envName: 'OPENAI_API_KEY' } });
+  });
+
   it("hands the container's agent settings to the launcher in a private file, before it answers /ping", async () => {
     await start({ OPENAB_AGENT: 'claude-code', CLAUDE_CODE_USE_BEDROCK: '1', AWS_REGION: 'us-east-1' });
     const file = join(scratch.dir, 'state', 'runtime-env.json');
