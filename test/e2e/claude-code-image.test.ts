@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AnthropicStandIn, bedrockModelOf } from '../support/anthropic-stand-in';
-import { filesEndingIn, imageAgentSuite } from '../support/image-agent-suite';
-import { anthropicModel, CLAUDE_AGENT_ACP } from '../support/real-agents';
+import { imageAgentSuite } from '../support/image-agent-suite';
+import { anthropicModel, CLAUDE_AGENT_ACP, filesEndingIn } from '../support/real-agents';
 
 jest.setTimeout(60_000);
 

@@ -5,9 +5,9 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'smol-toml';
-import { filesEndingIn, imageAgentSuite, VAULT_KEY } from '../support/image-agent-suite';
+import { imageAgentSuite, VAULT_KEY } from '../support/image-agent-suite';
 import { OpenAiStandIn } from '../support/openai-stand-in';
-import { codexAcpBinary, responsesModel } from '../support/real-agents';
+import { codexAcpBinary, filesEndingIn, responsesModel } from '../support/real-agents';
 
 jest.setTimeout(60_000);
 

@@ -9,7 +9,7 @@
  * Vault fetch writes; the agent command is found on the shell's PATH, as `/usr/local/bin`
  * holds it in the image. One test file per agent calls {@link imageAgentSuite}.
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { AGENTS } from '../../shared/contract/agents';
 import { busyPids } from '../../runtimes/src/busy';
@@ -117,9 +117,4 @@ function homeOn(vmDir: string): string {
   const home = path.join(vmDir, 'home', 'agent');
   mkdirSync(home, { recursive: true });
   return home;
-}
-
-/** Files under `dir` (recursively) whose name ends in `suffix`. */
-export function filesEndingIn(dir: string, suffix: string): string[] {
-  return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(suffix)) : [];
 }

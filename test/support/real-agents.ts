@@ -71,7 +71,7 @@ export const claudeCode: RealAgent = {
     ].join(' ');
     return { model: anthropicModel(model), shellCommand };
   },
-  hasSavedConversation: (h, runtimeSessionId) => hasFileEndingIn(claudeProjects(h, runtimeSessionId), '.jsonl'),
+  hasSavedConversation: (h, runtimeSessionId) => filesEndingIn(claudeProjects(h, runtimeSessionId), '.jsonl').length > 0,
   forgetConversations: (h, runtimeSessionId) => rmSync(claudeProjects(h, runtimeSessionId), { recursive: true, force: true }),
   largePrompt: {
     // ASCII: the Claude Code CLI has been seen to corrupt a multi-byte character split across its
@@ -122,7 +122,7 @@ export const codex: RealAgent = {
     const codexHome = writeCodexHome(path.join(h.dir, 'codex-home'), model.baseUrl);
     return { model: responsesModel(model), shellCommand: `CODEX_HOME=${codexHome} ${CODEX_KEY_VARIABLE}=sk-stand-in RUST_LOG=warn ${codexAcpBinary()}` };
   },
-  hasSavedConversation: (h) => hasFileEndingIn(path.join(h.dir, 'codex-home', 'sessions'), '.jsonl'),
+  hasSavedConversation: (h) => filesEndingIn(path.join(h.dir, 'codex-home', 'sessions'), '.jsonl').length > 0,
   forgetConversations: (h) => rmSync(path.join(h.dir, 'codex-home', 'sessions'), { recursive: true, force: true }),
   largePrompt: { what: '1 MB of 1- to 4-byte characters', text: bigText(1024 * 1024) },
 };
@@ -214,8 +214,9 @@ function lastOf<T>(items: readonly T[], whenNone: string): T {
   return items[items.length - 1];
 }
 
-function hasFileEndingIn(dir: string, suffix: string): boolean {
-  return existsSync(dir) && readdirSync(dir, { recursive: true }).some((f) => String(f).endsWith(suffix));
+/** Files under `dir` (recursively) whose name ends in `suffix`. */
+export function filesEndingIn(dir: string, suffix: string): string[] {
+  return existsSync(dir) ? readdirSync(dir, { recursive: true }).map(String).filter((f) => f.endsWith(suffix)) : [];
 }
 
 function shellQuote(s: string): string {
