@@ -107,6 +107,18 @@ describe('runtime metrics', () => {
     }
   });
 
+  test('the contract server moves what is still spooled when it closes', async () => {
+    const env = { OPENAB_STATE_DIR: join(scratch.dir, 'state'), [ENV_RUNTIME_NAME]: 'kiro_agent' };
+    const paths = resolvePaths(env);
+    const moved: string[] = [];
+    const server = await startContractServer({ host: '127.0.0.1', port: 0, log: capture().log, paths, env, fetchApiKey: false, metricSink: (l) => moved.push(l) });
+    spoolMetricLine(paths.metricsDir, '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"event":"state-sync.write-back"}\n');
+    expect(moved).toEqual([]);
+    await server.close();
+    expect(moved).toEqual(['{"_aws":{"Timestamp":1,"CloudWatchMetrics":[]},"event":"state-sync.write-back","Runtime":"kiro_agent"}\n']);
+    expect(readdirSync(paths.metricsDir)).toEqual([]);
+  });
+
   test('a write-back that saves something is recorded with its outcome and duration; one that finds nothing new is not', async () => {
     const sqlite3 = requireSqlite3();
     const { log, records, lineOf } = capture();
